@@ -1,0 +1,161 @@
+/**
+ * The event catalog: the one source of truth for every CloudEvent type in
+ * Parley — its schema, its Kafka topic and its partition key. Commands ask a
+ * service to do something; facts say that something happened.
+ *
+ * Producers and consumers validate against these schemas at every edge
+ * (gateway → Kafka, Kafka → function, function → sink). Manifests and
+ * docs/events.md are checked against this file by tests.
+ */
+import {
+  ClientMsgIdSchema,
+  IdSchema,
+  LIMITS,
+  MessageBodySchema,
+  MessageSchema,
+  RoomNameSchema,
+  RoomSchema,
+} from '@parley/protocol';
+import { z } from 'zod';
+
+/** CloudEvents `source` of everything Parley emits is `/parley/<component>`. */
+export const SOURCE_PREFIX = '/parley/';
+
+export const TOPICS = {
+  messageCommands: 'parley.message.commands',
+  messageEvents: 'parley.message.events',
+  roomCommands: 'parley.room.commands',
+  roomEvents: 'parley.room.events',
+} as const;
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** The dead-letter topic of a topic. */
+export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
+
+/** Partitions per topic when the project's scripts create them. */
+export const TOPIC_PARTITIONS = 6;
+
+/** Who asked: the authenticated user the gateway saw, carried by every command. */
+const Actor = { actorId: IdSchema };
+
+const MessageSend = z.object({
+  ...Actor,
+  roomId: IdSchema,
+  clientMsgId: ClientMsgIdSchema,
+  body: MessageBodySchema,
+  /** When the gateway accepted it (ms): for send→store latency. */
+  acceptedTs: z.number().int(),
+});
+
+const MessageCreated = z.object({ message: MessageSchema });
+
+const RoomCreate = z.object({
+  ...Actor,
+  /** Chosen by the gateway, so a redelivered command creates the same room. */
+  roomId: IdSchema,
+  name: RoomNameSchema,
+  memberIds: z.array(IdSchema).max(LIMITS.roomInitialMembersMax),
+});
+
+const DmOpen = z.object({
+  ...Actor,
+  /** Used only if the pair has no DM yet. */
+  roomId: IdSchema,
+  userId: IdSchema,
+});
+
+const MemberInvite = z.object({ ...Actor, roomId: IdSchema, userId: IdSchema });
+const MemberLeave = z.object({ ...Actor, roomId: IdSchema });
+
+const RoomCreated = z.object({ room: RoomSchema, memberIds: z.array(IdSchema), actorId: IdSchema });
+const MemberJoined = z.object({ room: RoomSchema, userId: IdSchema, actorId: IdSchema });
+const MemberLeft = z.object({ room: RoomSchema, userId: IdSchema, actorId: IdSchema });
+
+interface EventDef<S extends z.ZodType> {
+  schema: S;
+  topic: Topic;
+  kind: 'command' | 'fact';
+  /** The Kafka record key: events with the same key stay in order. */
+  key: (data: z.infer<S>) => string;
+  doc: string;
+}
+
+const def = <S extends z.ZodType>(d: EventDef<S>): EventDef<S> => d;
+
+/** Stable key of an unordered user pair: the DM of {a, b} is the DM of {b, a}. */
+export const dmPairKey = (a: string, b: string): string => (a < b ? `${a}:${b}` : `${b}:${a}`);
+
+export const CATALOG = {
+  'parley.message.send': def({
+    schema: MessageSend,
+    topic: TOPICS.messageCommands,
+    kind: 'command',
+    key: (d) => d.roomId,
+    doc: 'A user sends a message (from the gateway). Consumed by message-write.',
+  }),
+  'parley.message.created': def({
+    schema: MessageCreated,
+    topic: TOPICS.messageEvents,
+    kind: 'fact',
+    key: (d) => d.message.roomId,
+    doc: 'A message was stored with its seq. Consumed by message-index and notify.',
+  }),
+  'parley.room.create': def({
+    schema: RoomCreate,
+    topic: TOPICS.roomCommands,
+    kind: 'command',
+    key: (d) => d.roomId,
+    doc: 'Create a group room with initial members. Consumed by room-ops.',
+  }),
+  'parley.room.dm.open': def({
+    schema: DmOpen,
+    topic: TOPICS.roomCommands,
+    kind: 'command',
+    key: (d) => dmPairKey(d.actorId, d.userId),
+    doc: 'Create or get the one DM room of two users. Keyed by the pair, so concurrent opens are serialised.',
+  }),
+  'parley.room.member.invite': def({
+    schema: MemberInvite,
+    topic: TOPICS.roomCommands,
+    kind: 'command',
+    key: (d) => d.roomId,
+    doc: 'A member adds a user to a group room. Consumed by room-ops.',
+  }),
+  'parley.room.member.leave': def({
+    schema: MemberLeave,
+    topic: TOPICS.roomCommands,
+    kind: 'command',
+    key: (d) => d.roomId,
+    doc: 'A member leaves a room. Consumed by room-ops.',
+  }),
+  'parley.room.created': def({
+    schema: RoomCreated,
+    topic: TOPICS.roomEvents,
+    kind: 'fact',
+    key: (d) => d.room.id,
+    doc: 'A room (group or DM) exists with its first members.',
+  }),
+  'parley.room.member.joined': def({
+    schema: MemberJoined,
+    topic: TOPICS.roomEvents,
+    kind: 'fact',
+    key: (d) => d.room.id,
+    doc: 'A user joined a room (invited).',
+  }),
+  'parley.room.member.left': def({
+    schema: MemberLeft,
+    topic: TOPICS.roomEvents,
+    kind: 'fact',
+    key: (d) => d.room.id,
+    doc: 'A user left a room.',
+  }),
+} as const;
+
+export type EventType = keyof typeof CATALOG;
+export type EventData<T extends EventType> = z.infer<(typeof CATALOG)[T]['schema']>;
+
+export const isEventType = (t: string): t is EventType => Object.hasOwn(CATALOG, t);
+
+/** Types whose topic is `topic`. */
+export const typesOfTopic = (topic: Topic): EventType[] =>
+  (Object.keys(CATALOG) as EventType[]).filter((t) => CATALOG[t].topic === topic);

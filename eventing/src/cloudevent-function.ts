@@ -1,0 +1,100 @@
+/**
+ * The one wrapper around every CloudEvent function: reads the request
+ * (binary or structured mode), validates it against the catalog, runs the
+ * handler, and answers with a status a KafkaSource understands:
+ * - 2xx: done, commit the offset;
+ * - 400: the event can never succeed (invalid, refused) — dead-letter it now;
+ * - 5xx: something transient failed — retry with backoff.
+ * It also serves the ops endpoints, so the function is observable alone.
+ */
+import { asParleyError, type Logger, mountOps, ParleyError } from '@parley/runtime';
+import { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import type { AnyParleyEvent } from './cloudevent';
+import { fromHttp } from './cloudevent';
+import type { EventType } from './catalog';
+
+export interface CloudEventContext {
+  log: Logger;
+}
+
+export interface CloudEventFunction {
+  name: string;
+  /** Event types this function handles; anything else is refused with 400. */
+  accepts: readonly EventType[];
+  handle(event: AnyParleyEvent, ctx: CloudEventContext): Promise<void>;
+}
+
+export interface CloudEventAppOptions {
+  log: Logger;
+  registry: Registry;
+  ready?: () => Promise<boolean> | boolean;
+}
+
+/**
+ * Runs an event through a function with logging and error classification;
+ * used by the HTTP app below and, in the embedded mode, by the memory bus.
+ * Throws a ParleyError (retriable or not) on failure.
+ */
+export async function invokeCloudEventFunction(
+  fn: CloudEventFunction,
+  event: AnyParleyEvent,
+  log: Logger,
+): Promise<void> {
+  const elog = log.child({ ceId: event.id, ceType: event.type, key: event.partitionkey });
+  if (!fn.accepts.includes(event.type)) {
+    throw new ParleyError('bad_request', `${fn.name} does not handle ${event.type}`);
+  }
+  try {
+    await fn.handle(event, { log: elog });
+  } catch (err) {
+    const e = asParleyError(err);
+    if (e.retriable) elog.warn({ err, code: e.code }, 'event failed; will be retried');
+    else elog.warn({ code: e.code, reason: e.message }, 'event refused');
+    throw e;
+  }
+}
+
+/** @example registerFunction('message-write', cloudEventApp(messageWrite, { log, registry })) */
+export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions): Hono {
+  const app = new Hono();
+  mountOps(app, { registry: opts.registry, ...(opts.ready ? { ready: opts.ready } : {}) });
+  const handled = new Counter({
+    name: 'parley_events_handled_total',
+    help: 'CloudEvents handled by this function, by type and outcome',
+    labelNames: ['function', 'type', 'outcome'],
+    registers: [opts.registry],
+  });
+  const duration = new Histogram({
+    name: 'parley_event_handle_seconds',
+    help: 'Time to handle one CloudEvent',
+    labelNames: ['function', 'type'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [opts.registry],
+  });
+  app.post('/', async (c) => {
+    const started = performance.now();
+    let event: AnyParleyEvent;
+    try {
+      event = fromHttp(c.req.raw.headers, await c.req.text());
+    } catch (err) {
+      const e = asParleyError(err);
+      handled.inc({ function: fn.name, type: 'invalid', outcome: 'refused' });
+      opts.log.warn({ code: e.code, reason: e.message }, 'invalid CloudEvent refused');
+      return c.json(e.toBody(), 400);
+    }
+    try {
+      await invokeCloudEventFunction(fn, event, opts.log);
+      handled.inc({ function: fn.name, type: event.type, outcome: 'ok' });
+      return c.body(null, 202);
+    } catch (err) {
+      const e = asParleyError(err);
+      handled.inc({ function: fn.name, type: event.type, outcome: e.retriable ? 'retry' : 'refused' });
+      return c.json(e.toBody(), e.retriable ? 503 : 400);
+    } finally {
+      duration.observe({ function: fn.name, type: event.type }, (performance.now() - started) / 1000);
+    }
+  });
+  return app;
+}

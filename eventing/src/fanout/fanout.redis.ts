@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import type { Fanout, FanoutListener, FanoutPayload } from './fanout';
+
+const PREFIX = 'parley:fanout:';
+
+/**
+ * Fan-out over Redis pub/sub. Publishing uses the shared client; subscribing
+ * needs a connection of its own (a subscribed Redis connection can do
+ * nothing else), made on first use by duplicating the publisher.
+ */
+export class RedisFanout implements Fanout {
+  private sub: Redis | undefined;
+  private readonly listeners = new Map<string, Set<FanoutListener>>();
+
+  constructor(private readonly redis: Redis) {}
+
+  async publish(channel: string, payload: FanoutPayload): Promise<void> {
+    await this.redis.publish(PREFIX + channel, JSON.stringify(payload));
+  }
+
+  private subscriber(): Redis {
+    if (!this.sub) {
+      const sub = this.redis.duplicate();
+      sub.on('message', (wireChannel: string, text: string) => {
+        const channel = wireChannel.slice(PREFIX.length);
+        const set = this.listeners.get(channel);
+        if (!set) return;
+        let payload: FanoutPayload;
+        try {
+          payload = JSON.parse(text) as FanoutPayload;
+        } catch {
+          return;
+        }
+        for (const l of [...set]) l(channel, payload);
+      });
+      this.sub = sub;
+    }
+    return this.sub;
+  }
+
+  async subscribe(channel: string, listener: FanoutListener): Promise<void> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      this.listeners.set(channel, (set = new Set()));
+      set.add(listener);
+      await this.subscriber().subscribe(PREFIX + channel);
+      return;
+    }
+    set.add(listener);
+  }
+
+  async unsubscribe(channel: string, listener: FanoutListener): Promise<void> {
+    const set = this.listeners.get(channel);
+    if (!set) return;
+    set.delete(listener);
+    if (set.size === 0) {
+      this.listeners.delete(channel);
+      await this.subscriber().unsubscribe(PREFIX + channel);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    this.sub?.disconnect();
+    this.sub = undefined;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The error handling every Parley hono app shares: a ParleyError becomes its
+ * protocol status and body; anything else is a logged 500 `internal`.
+ */
+import type { Context, Hono } from 'hono';
+import type { z } from 'zod';
+import { asParleyError, describeIssues, ParleyError } from './errors';
+import type { Logger } from './logger';
+
+export function installErrorHandler(app: Hono, log: Logger): void {
+  app.onError((err, c) => {
+    const e = asParleyError(err);
+    if (e.code === 'internal') log.error({ err, path: c.req.path }, 'unhandled error');
+    return c.json(e.toBody(), e.status as 500);
+  });
+  app.notFound((c) => c.json(new ParleyError('not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+}
+
+/** Parses a JSON body with a schema; a clear 400 on anything else. */
+export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ParleyError('bad_request', 'body must be JSON');
+  }
+  return parseWith(schema, raw);
+}
+
+/** Validates a value (query, params, frame) with a schema; ParleyError('bad_request') on failure. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ParleyError('bad_request', describeIssues(parsed.error.issues));
+  return parsed.data;
+}

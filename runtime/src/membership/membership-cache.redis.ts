@@ -1,0 +1,32 @@
+import type { Redis } from 'ioredis';
+import type { MembershipCache } from './membership-cache';
+
+/**
+ * Membership in Redis: a set per room (`parley:members:<roomId>`). An empty
+ * room still needs to be "known", so a sentinel member marks a cached room;
+ * it is never a user id (ids cannot contain `#`).
+ */
+const SENTINEL = '#cached';
+const key = (roomId: string) => `parley:members:${roomId}`;
+
+export class RedisMembershipCache implements MembershipCache {
+  constructor(private readonly redis: Redis) {}
+
+  async isMember(roomId: string, userId: string) {
+    const [[, known], [, member]] = (await this.redis
+      .multi()
+      .sismember(key(roomId), SENTINEL)
+      .sismember(key(roomId), userId)
+      .exec()) as [[unknown, number], [unknown, number]];
+    if (!known) return undefined;
+    return member === 1;
+  }
+  async members(roomId: string) {
+    const all = await this.redis.smembers(key(roomId));
+    if (!all.includes(SENTINEL)) return undefined;
+    return all.filter((m) => m !== SENTINEL);
+  }
+  async setMembers(roomId: string, userIds: string[]) {
+    await this.redis.multi().del(key(roomId)).sadd(key(roomId), SENTINEL, ...userIds).exec();
+  }
+}

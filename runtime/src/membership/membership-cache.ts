@@ -1,0 +1,33 @@
+/**
+ * The membership cache: which users are in which room. `room-ops` writes it
+ * (write-through, after its database commit); the gateway, `message-write`
+ * and `messages` read it on their hot paths. It is a cache: when it knows
+ * nothing of a room (`undefined`), callers load the truth from the room
+ * service and warm it (see `membershipWithFallback`).
+ */
+export interface MembershipCache {
+  /** true/false when the room is cached; undefined when it is not. */
+  isMember(roomId: string, userId: string): Promise<boolean | undefined>;
+  /** Member ids when the room is cached; undefined when it is not. */
+  members(roomId: string): Promise<string[] | undefined>;
+  /** Replaces a room's cached member set (room-ops writes the whole set after each change, from its database). */
+  setMembers(roomId: string, userIds: string[]): Promise<void>;
+}
+
+/** Loads a room's member ids from the source of truth; null when the room does not exist. */
+export type MembershipLoader = (roomId: string) => Promise<string[] | null>;
+
+/**
+ * A membership check that reads the cache and, on a miss, loads and warms it.
+ * @example const isMember = membershipWithFallback(cache, loader); await isMember(roomId, userId)
+ */
+export function membershipWithFallback(cache: MembershipCache, load: MembershipLoader) {
+  return async (roomId: string, userId: string): Promise<boolean> => {
+    const cached = await cache.isMember(roomId, userId);
+    if (cached !== undefined) return cached;
+    const members = await load(roomId);
+    if (members === null) return false;
+    await cache.setMembers(roomId, members);
+    return members.includes(userId);
+  };
+}
