@@ -77,6 +77,8 @@ interface EventDef<S extends z.ZodType> {
   kind: 'command' | 'fact';
   /** The Kafka record key: events with the same key stay in order. */
   key: (data: z.infer<S>) => string;
+  /** The key in words, for docs/events.md. */
+  keyDoc: string;
   doc: string;
 }
 
@@ -91,6 +93,7 @@ export const CATALOG = {
     topic: TOPICS.messageCommands,
     kind: 'command',
     key: (d) => d.roomId,
+    keyDoc: 'roomId',
     doc: 'A user sends a message (from the gateway). Consumed by message-write.',
   }),
   'parley.message.created': def({
@@ -98,6 +101,7 @@ export const CATALOG = {
     topic: TOPICS.messageEvents,
     kind: 'fact',
     key: (d) => d.message.roomId,
+    keyDoc: 'message.roomId',
     doc: 'A message was stored with its seq. Consumed by message-index and notify.',
   }),
   'parley.room.create': def({
@@ -105,6 +109,7 @@ export const CATALOG = {
     topic: TOPICS.roomCommands,
     kind: 'command',
     key: (d) => d.roomId,
+    keyDoc: 'roomId',
     doc: 'Create a group room with initial members. Consumed by room-ops.',
   }),
   'parley.room.dm.open': def({
@@ -112,6 +117,7 @@ export const CATALOG = {
     topic: TOPICS.roomCommands,
     kind: 'command',
     key: (d) => dmPairKey(d.actorId, d.userId),
+    keyDoc: 'the user pair `a:b` (ids sorted)',
     doc: 'Create or get the one DM room of two users. Keyed by the pair, so concurrent opens are serialised.',
   }),
   'parley.room.member.invite': def({
@@ -119,6 +125,7 @@ export const CATALOG = {
     topic: TOPICS.roomCommands,
     kind: 'command',
     key: (d) => d.roomId,
+    keyDoc: 'roomId',
     doc: 'A member adds a user to a group room. Consumed by room-ops.',
   }),
   'parley.room.member.leave': def({
@@ -126,6 +133,7 @@ export const CATALOG = {
     topic: TOPICS.roomCommands,
     kind: 'command',
     key: (d) => d.roomId,
+    keyDoc: 'roomId',
     doc: 'A member leaves a room. Consumed by room-ops.',
   }),
   'parley.room.created': def({
@@ -133,6 +141,7 @@ export const CATALOG = {
     topic: TOPICS.roomEvents,
     kind: 'fact',
     key: (d) => d.room.id,
+    keyDoc: 'room.id',
     doc: 'A room (group or DM) exists with its first members.',
   }),
   'parley.room.member.joined': def({
@@ -140,6 +149,7 @@ export const CATALOG = {
     topic: TOPICS.roomEvents,
     kind: 'fact',
     key: (d) => d.room.id,
+    keyDoc: 'room.id',
     doc: 'A user joined a room (invited).',
   }),
   'parley.room.member.left': def({
@@ -147,6 +157,7 @@ export const CATALOG = {
     topic: TOPICS.roomEvents,
     kind: 'fact',
     key: (d) => d.room.id,
+    keyDoc: 'room.id',
     doc: 'A user left a room.',
   }),
 } as const;

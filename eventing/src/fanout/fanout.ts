@@ -17,6 +17,10 @@ export type FanoutPayload =
   | { kind: 'ack'; message: Message }
   /** On `user:<sender>`: message-write refused a send (e.g. no longer a member). */
   | { kind: 'send-rejected'; roomId: string; clientMsgId: string; code: ErrorCode; message: string }
+  /** On `room:<id>`: a member is typing (relayed by the gateway that holds their socket). */
+  | { kind: 'typing'; roomId: string; userId: string }
+  /** On `room:<id>`: a member has read up to seq. */
+  | { kind: 'read'; roomId: string; userId: string; seq: number }
   /** On `user:<id>`: this user's membership changed. `causationId` is the command's event id. */
   | { kind: 'room'; event: 'created' | 'joined' | 'left'; room: Room; causationId?: string }
   /**

@@ -1,0 +1,58 @@
+/**
+ * HTTP commands that go through Kafka (create room, open DM, invite, leave):
+ * the gateway produces the command and answers the request when room-ops
+ * publishes its outcome on the actor's user channel — `command-result` with
+ * the same causation id — or with a clear `timeout` error.
+ */
+import {
+  type AnyParleyEvent,
+  type EventSink,
+  type Fanout,
+  type FanoutListener,
+  userChannel,
+} from '@parley/eventing';
+import type { Room } from '@parley/protocol';
+import { ParleyError } from '@parley/runtime';
+
+export class CommandWaiter {
+  constructor(
+    private readonly fanout: Fanout,
+    private readonly commands: EventSink,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Emits `event` for `actorId` and resolves with the resulting room. */
+  async run(actorId: string, event: AnyParleyEvent): Promise<Room> {
+    const channel = userChannel(actorId);
+    let listener: FanoutListener = () => undefined;
+    const outcome = new Promise<Room>((resolve, reject) => {
+      listener = (_channel, p) => {
+        if (p.kind !== 'command-result' || p.causationId !== event.id) return;
+        if (p.room) resolve(p.room);
+        else reject(new ParleyError(p.code ?? 'internal', p.message ?? 'command refused'));
+      };
+    });
+    // Listen before producing, so a fast result cannot be missed.
+    await this.fanout.subscribe(channel, listener);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await this.commands.emit(event);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new ParleyError(
+                'timeout',
+                `no result for ${event.type} within ${this.timeoutMs} ms; it may still complete, and retrying is safe`,
+              ),
+            ),
+          this.timeoutMs,
+        );
+      });
+      return await Promise.race([outcome, timeout]);
+    } finally {
+      clearTimeout(timer);
+      await this.fanout.unsubscribe(channel, listener);
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The embedded mode (`npm start`): all of Parley in one process, no servers
+ * to install. The gateway, every function invoked in-process, the memory bus
+ * (ordered per key, at least once, dead letters — like Kafka) and in-memory
+ * stores. For trying Parley and for development: nothing is durable (a
+ * restart forgets everything) and nothing is distributed.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  invokeCloudEventFunction,
+  MemoryFanout,
+  TOPICS,
+} from '@parley/eventing';
+import { MemoryBus } from '@parley/eventing/memory-bus';
+import { createMessagesApp } from '@parley/fn-messages/app';
+import { createMessageWrite } from '@parley/fn-message-write/handler';
+import { roomsMembershipLoader } from '@parley/fn-message-write/membership-loader';
+import { MemoryMessageStore } from '@parley/fn-message-write/message-store.memory';
+import { MemoryRecentCache } from '@parley/fn-message-write/recent-cache.memory';
+import { createRoomOps } from '@parley/fn-room-ops/handler';
+import { MemoryRoomStore } from '@parley/fn-room-ops/room-store.memory';
+import { httpUserDirectory } from '@parley/fn-room-ops/user-directory';
+import { createRoomsApp } from '@parley/fn-rooms/app';
+import { createUsersApp } from '@parley/fn-users/app';
+import { MemoryUserStore } from '@parley/fn-users/user-store.memory';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createTokenService,
+  MemoryMembershipCache,
+  membershipWithFallback,
+  serviceClient,
+} from '@parley/runtime';
+import type { Hono } from 'hono';
+import { Registry } from 'prom-client';
+import { GatewayLimitsSchema } from './config';
+import { type Gateway, startGateway } from './server';
+
+export interface EmbeddedOptions {
+  port?: number;
+  host?: string;
+  allowedOrigins?: string[];
+  logLevel?: string;
+}
+
+export interface Embedded {
+  gateway: Gateway;
+  bus: MemoryBus;
+  stop(): Promise<void>;
+}
+
+/** An in-process "service URL": requests go straight to the function's hono app. */
+const inProcess = (name: string, app: Hono) =>
+  serviceClient(`http://${name}.embedded`, async (req) => app.fetch(req));
+
+export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedded> {
+  const log = createLogger('parley-embedded', opts.logLevel);
+  // No default secret: the embedded mode makes a fresh one per process (tokens end with the process)
+  // unless JWT_SECRET is given.
+  const tokens = createTokenService(process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'));
+  const bus = new MemoryBus({ log: log.child({ component: 'memory-bus' }) });
+  const fanout = new MemoryFanout();
+  const membership = new MemoryMembershipCache();
+  // Each function gets its own registry, as in its own process; /metrics shows the gateway's.
+  const fnRegistry = () => new Registry();
+
+  const usersApp = createUsersApp({ store: new MemoryUserStore(), tokens, log: log.child({ fn: 'users' }), registry: fnRegistry() });
+  const users = inProcess('users', usersApp);
+  const roomStore = new MemoryRoomStore();
+  const roomsApp = createRoomsApp({ store: roomStore, tokens, log: log.child({ fn: 'rooms' }), registry: fnRegistry() });
+  const rooms = inProcess('rooms', roomsApp);
+  const isMember = membershipWithFallback(membership, roomsMembershipLoader(rooms));
+  const messageStore = new MemoryMessageStore();
+  const recent = new MemoryRecentCache();
+  const messagesApp = createMessagesApp({
+    store: messageStore,
+    recent,
+    isMember,
+    tokens,
+    log: log.child({ fn: 'messages' }),
+    registry: fnRegistry(),
+  });
+
+  const roomOps = createRoomOps({
+    store: roomStore,
+    membership,
+    fanout,
+    sink: bus,
+    users: httpUserDirectory(users),
+    log: log.child({ fn: 'room-ops' }),
+  });
+  const messageWrite = createMessageWrite({
+    store: messageStore,
+    recent,
+    isMember,
+    fanout,
+    sink: bus,
+    log: log.child({ fn: 'message-write' }),
+  });
+  // The in-memory equivalents of the two KafkaSources.
+  const subs = [
+    bus.subscribe({ topic: TOPICS.roomCommands, group: 'room-ops', handler: (e) => invokeCloudEventFunction(roomOps, e, log) }),
+    bus.subscribe({ topic: TOPICS.messageCommands, group: 'message-write', handler: (e) => invokeCloudEventFunction(messageWrite, e, log) }),
+  ];
+
+  const gateway = await startGateway(
+    {
+      tokens,
+      commands: bus,
+      fanout,
+      isMember,
+      users,
+      rooms,
+      messages: inProcess('messages', messagesApp),
+      log: log.child({ component: 'gateway' }),
+      registry: createMetricsRegistry('parley-embedded'),
+      limits: GatewayLimitsSchema.parse(process.env),
+      allowedOrigins: opts.allowedOrigins ?? ['http://localhost:8080', 'http://127.0.0.1:8080'],
+      staticRoot: join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist'),
+    },
+    { port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' },
+  );
+  return {
+    gateway,
+    bus,
+    async stop() {
+      await gateway.drain();
+      await Promise.all(subs.map((s) => s.close()));
+      await bus.close();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const port = Number(process.env.PORT ?? 8080);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const origins = process.env.ALLOWED_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [
+    `http://localhost:${port}`,
+    `http://127.0.0.1:${port}`,
+  ];
+  const embedded = await startEmbedded({ port, host, allowedOrigins: origins });
+  console.log(
+    `\nParley (embedded mode: in-memory, one process, nothing is kept after it stops)\n` +
+      `  ${embedded.gateway.url.replace('127.0.0.1', 'localhost')}/      web client (once built)\n` +
+      `  ${embedded.gateway.url}/api/v1   HTTP API v1\n` +
+      `  ${embedded.gateway.url.replace(/^http/, 'ws')}/ws       WebSocket\n`,
+  );
+  const stop = async () => {
+    await embedded.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}

@@ -1,0 +1,70 @@
+/**
+ * The gateway in the real mode: Kafka for commands, Redis for fan-out and
+ * membership, the HTTP functions at their URLs. SIGTERM drains gracefully.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
+import { createKafka, kafkaEventSink } from '@parley/eventing/kafka/kafka';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createRedis,
+  createTokenService,
+  membershipWithFallback,
+  serviceClient,
+} from '@parley/runtime';
+import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
+import { readGatewayConfig } from './config';
+import { startGateway } from './server';
+
+const log = createLogger('connection-gateway');
+let cfg: ReturnType<typeof readGatewayConfig>;
+try {
+  cfg = readGatewayConfig();
+} catch (err) {
+  log.fatal({ reason: (err as Error).message }, 'cannot start');
+  process.exit(1);
+}
+
+const redis = createRedis(cfg.REDIS_URL, 'gateway');
+const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'connection-gateway', log });
+const commands = await kafkaEventSink(kafka);
+const rooms = serviceClient(cfg.ROOMS_URL);
+const membership = new RedisMembershipCache(redis);
+
+const gateway = await startGateway(
+  {
+    tokens: createTokenService(cfg.JWT_SECRET),
+    commands,
+    fanout: new RedisFanout(redis),
+    isMember: membershipWithFallback(membership, async (roomId) => {
+      const r = await rooms.getJson<{ memberIds: string[] }>(`/internal/rooms/${encodeURIComponent(roomId)}/member-ids`);
+      return r?.memberIds ?? null;
+    }),
+    users: serviceClient(cfg.USERS_URL),
+    rooms,
+    messages: serviceClient(cfg.MESSAGES_URL),
+    log,
+    registry: createMetricsRegistry('connection-gateway'),
+    limits: cfg,
+    allowedOrigins: cfg.ALLOWED_ORIGINS,
+    ready: async () => (await redis.ping()) === 'PONG',
+    staticRoot: join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist'),
+  },
+  { port: cfg.PORT, host: cfg.HOST },
+);
+log.info({ url: gateway.url }, 'connection gateway listening');
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  await gateway.drain();
+  await commands.close?.();
+  redis.disconnect();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,316 @@
+/**
+ * The one module that touches kafkajs, so the client can be swapped (kafkajs
+ * is unmaintained since 2023). Everything else in Parley sees only the small
+ * types below: a client handle, a record producer, a record consumer, topic
+ * admin, and an EventSink that produces CloudEvents in the Kafka binding.
+ */
+import { type Logger, ParleyError } from '@parley/runtime';
+import { type Consumer, Kafka, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CATALOG, deadLetterTopic, isEventType, TOPIC_PARTITIONS, TOPICS } from '../catalog';
+import { type KafkaRecordLike, toKafkaRecord } from '../cloudevent';
+import type { EventSink } from '../event-sink';
+
+/** A connection handle; opaque outside this module. */
+export interface KafkaClient {
+  readonly clientId: string;
+  readonly brokers: readonly string[];
+  readonly log: Logger;
+}
+
+const clients = new WeakMap<KafkaClient, Kafka>();
+const inner = (client: KafkaClient): Kafka => clients.get(client) as Kafka;
+
+/** kafkajs logs (warn and up) as our structured logs. */
+function logCreatorFor(log: Logger) {
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = entry;
+      const obj = { kafka: namespace, ...extra };
+      if (level === logLevel.ERROR) log.error(obj, message);
+      else if (level === logLevel.WARN) log.warn(obj, message);
+      else log.debug(obj, message);
+    };
+}
+
+/**
+ * @param brokers `host:port` list (a comma-separated string is split)
+ * @example const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: 'kafka-sink', log })
+ */
+export function createKafka(opts: { brokers: string | readonly string[]; clientId: string; log: Logger }): KafkaClient {
+  const brokers = (typeof opts.brokers === 'string' ? opts.brokers.split(',') : [...opts.brokers])
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (!brokers.length) throw new ParleyError('bad_request', 'no Kafka brokers given');
+  const log = opts.log.child({ component: 'kafkajs' });
+  const client: KafkaClient = { clientId: opts.clientId, brokers, log: opts.log };
+  clients.set(
+    client,
+    new Kafka({ clientId: opts.clientId, brokers, logLevel: logLevel.WARN, logCreator: logCreatorFor(log) }),
+  );
+  return client;
+}
+
+// ---------------------------------------------------------------- producing
+
+export interface OutgoingRecord {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers: Record<string, string | Buffer>;
+}
+
+export interface RecordProducer {
+  /** Connects now (otherwise the first send does). */
+  connect(): Promise<void>;
+  /** Resolves once every in-sync replica has the record (acks -1). */
+  send(topic: string, record: OutgoingRecord): Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A producer that connects on first use.
+ * @example await createRecordProducer(kafka).send('t', { key: 'k', value: '{}', headers: {} })
+ */
+export function createRecordProducer(client: KafkaClient): RecordProducer {
+  const producer: Producer = inner(client).producer({
+    // Java's murmur2 partitioner: the same key lands on the same partition as
+    // from a Java producer (Knative's KafkaSink) — and no kafkajs v2 warning.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // One request in flight per broker: a retried batch cannot overtake the
+    // next one, so per-key order holds under retries. kafkajs' idempotent
+    // producer would allow more, but it is experimental there; consumers are
+    // idempotent instead (duplicates are allowed, reordering is not).
+    maxInFlightRequests: 1,
+    idempotent: false,
+    allowAutoTopicCreation: false,
+  });
+  let connected = false;
+  let connecting: Promise<void> | undefined;
+  producer.on(producer.events.CONNECT, () => {
+    connected = true;
+  });
+  producer.on(producer.events.DISCONNECT, () => {
+    connected = false;
+  });
+  const connect = (): Promise<void> => {
+    connecting ??= producer.connect().catch((err: unknown) => {
+      connecting = undefined;
+      throw err;
+    });
+    return connecting;
+  };
+  return {
+    connect,
+    async send(topic, record) {
+      await connect();
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ key: record.key, value: record.value, headers: record.headers }],
+      });
+    },
+    isConnected: () => connected,
+    async close() {
+      if (connecting) await connecting.catch(() => undefined);
+      await producer.disconnect();
+    },
+  };
+}
+
+export interface KafkaEventSink extends EventSink {
+  connect(): Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Produces each event (Kafka binary mode) to its catalog topic, keyed by its
+ * partition key. A Kafka failure becomes ParleyError('unavailable').
+ * @example const sink = kafkaEventSink(kafka); await sink.emit(event)
+ */
+export function kafkaEventSink(client: KafkaClient): KafkaEventSink {
+  const producer = createRecordProducer(client);
+  return {
+    async emit(event) {
+      if (!isEventType(event.type)) throw new ParleyError('bad_request', `unknown event type ${event.type}`);
+      try {
+        await producer.send(CATALOG[event.type].topic, toKafkaRecord(event));
+      } catch (err) {
+        throw new ParleyError('unavailable', `Kafka refused the event: ${String(err)}`, { cause: err });
+      }
+    },
+    connect: () => producer.connect(),
+    isConnected: () => producer.isConnected(),
+    close: () => producer.close(),
+  };
+}
+
+// ---------------------------------------------------------------- consuming
+
+export interface ConsumedRecord extends KafkaRecordLike {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are int64: kept as a decimal string. */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | undefined>;
+}
+
+/** `commit`: handled, move the group's offset past it; `leave`: stopping, redeliver it later. */
+export type RecordOutcome = 'commit' | 'leave';
+
+export interface RecordConsumerOptions {
+  group: string;
+  topics: readonly string[];
+  /** Where a group without a committed offset starts. Default true (earliest). */
+  fromBeginning?: boolean;
+  /** Partitions handled in parallel; default = the topics' partition count. */
+  concurrency?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /**
+   * Called for one record at a time per partition, in offset order. `signal`
+   * aborts when the consumer stops: return 'leave' then.
+   */
+  handle(record: ConsumedRecord, signal: AbortSignal): Promise<RecordOutcome>;
+}
+
+export interface RecordConsumer {
+  /** Connects, joins the group and starts delivering (resolves before partitions are assigned). */
+  start(): Promise<void>;
+  /** Aborts pending waits, lets in-flight handlers finish, leaves the group, disconnects. */
+  stop(): Promise<void>;
+  /** True while the consumer is in the group with an assignment. */
+  isJoined(): boolean;
+}
+
+const firstHeader = (v: unknown): Buffer | undefined => {
+  const one = Array.isArray(v) ? v[0] : v;
+  if (one === undefined || one === null) return undefined;
+  return Buffer.isBuffer(one) ? one : Buffer.from(String(one));
+};
+
+/**
+ * A consumer-group member with manual commits: an offset is committed only
+ * after `handle` says 'commit', so a crash redelivers (at least once).
+ * @example createRecordConsumer(kafka, { group: 'g', topics: ['t'], handle: async (r) => 'commit' })
+ */
+export function createRecordConsumer(client: KafkaClient, opts: RecordConsumerOptions): RecordConsumer {
+  const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+  const heartbeatInterval = opts.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeout / 3));
+  const consumer: Consumer = inner(client).consumer({
+    groupId: opts.group,
+    sessionTimeout,
+    heartbeatInterval,
+    allowAutoTopicCreation: false,
+  });
+  const abort = new AbortController();
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.on(consumer.events.REBALANCING, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    joined = false;
+    client.log.error({ err: e.payload.error, group: opts.group, restart: e.payload.restart }, 'Kafka consumer crashed');
+  });
+  let started = false;
+  return {
+    async start() {
+      const concurrency = opts.concurrency ?? (await partitionCount(client, opts.topics));
+      await consumer.connect();
+      started = true;
+      await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: Math.max(1, concurrency),
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          if (abort.signal.aborted) return;
+          const headers: Record<string, Buffer | undefined> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = firstHeader(v);
+          const record: ConsumedRecord = {
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            headers,
+          };
+          // kafkajs heartbeats only between messages: keep the membership
+          // alive while one record is retried for longer than a session.
+          const keepAlive = setInterval(() => heartbeat().catch(() => undefined), heartbeatInterval);
+          try {
+            const outcome = await opts.handle(record, abort.signal);
+            if (outcome !== 'commit' || abort.signal.aborted) return;
+            const next = (BigInt(message.offset) + 1n).toString();
+            await consumer.commitOffsets([{ topic, partition, offset: next }]);
+          } finally {
+            clearInterval(keepAlive);
+          }
+        },
+      });
+    },
+    async stop() {
+      abort.abort();
+      if (started) await consumer.disconnect();
+      joined = false;
+    },
+    isJoined: () => joined,
+  };
+}
+
+// ---------------------------------------------------------------- admin
+
+async function withAdmin<T>(client: KafkaClient, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+  const admin = inner(client).admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Total partitions of `topics` (they must exist). */
+export async function partitionCount(client: KafkaClient, topics: readonly string[]): Promise<number> {
+  return withAdmin(client, async (admin) => {
+    const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+    return meta.topics.reduce((n, t) => n + t.partitions.length, 0);
+  });
+}
+
+/**
+ * Creates each topic and its dead-letter topic unless it exists (safe to run
+ * concurrently and repeatedly). Returns the topics it created.
+ * @example await ensureTopics(kafka) // every topic of TOPICS + .dlq, TOPIC_PARTITIONS each
+ */
+export async function ensureTopics(
+  client: KafkaClient,
+  topics: readonly string[] = Object.values(TOPICS),
+  partitions = TOPIC_PARTITIONS,
+): Promise<string[]> {
+  const wanted = [...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)]))];
+  return withAdmin(client, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (!missing.length) return [];
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+    });
+    return missing;
+  });
+}
+
+/** The group's committed offset per partition of `topic` (-1: nothing committed). */
+export async function committedOffsets(client: KafkaClient, group: string, topic: string): Promise<Map<number, bigint>> {
+  return withAdmin(client, async (admin) => {
+    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const out = new Map<number, bigint>();
+    for (const p of res[0]?.partitions ?? []) out.set(p.partition, BigInt(p.offset));
+    return out;
+  });
+}

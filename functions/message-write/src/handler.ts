@@ -1,0 +1,119 @@
+/**
+ * message-write: turns a `parley.message.send` command into a stored message
+ * with the room's next seq, then makes it visible: recent cache, live
+ * fan-out, and the `parley.message.created` fact for search and notify.
+ *
+ * Delivery is at least once, so every step is safe to repeat: the store is
+ * idempotent on (room, sender, clientMsgId), the cache add replaces by seq,
+ * and consumers of the fact dedupe by message id. A transient failure throws
+ * (the source redelivers); the redelivery finds the stored message and
+ * completes whatever the first attempt did not.
+ */
+import { type CloudEventFunction, createEvent, type EventSink, type Fanout, roomChannel, userChannel } from '@parley/eventing';
+import { type Logger, newId } from '@parley/runtime';
+import type { MessageStore } from './message-store';
+import type { MessageWriteMetrics } from './metrics';
+import type { RecentCache } from './recent-cache';
+
+export interface MessageWriteDeps {
+  store: MessageStore;
+  recent: RecentCache;
+  /** Membership with fallback to the room service: `membershipWithFallback(cache, loader)`. */
+  isMember: (roomId: string, userId: string) => Promise<boolean>;
+  fanout: Fanout;
+  /** Where `parley.message.created` goes (K_SINK / the memory bus). */
+  sink: EventSink;
+  log: Logger;
+  metrics?: MessageWriteMetrics;
+  /** Clock and id source (tests pin them). */
+  now?: () => number;
+  newMessageId?: () => string;
+}
+
+export const MESSAGE_WRITE_SOURCE = 'message-write';
+
+/**
+ * @example registerFunction('message-write', cloudEventApp(createMessageWrite(deps), { log, registry }))
+ */
+export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
+  const now = deps.now ?? Date.now;
+  const nextId = deps.newMessageId ?? (() => newId('m'));
+  return {
+    name: 'message-write',
+    accepts: ['parley.message.send'],
+    async handle(event, ctx) {
+      if (event.type !== 'parley.message.send') return; // the wrapper refuses other types
+      const { actorId, roomId, clientMsgId, body, acceptedTs } = event.data;
+      const log = ctx.log.child({ roomId, actorId, clientMsgId });
+
+      // 1. Membership before anything is written: a refused send changes
+      //    nothing. The refusal is the command's final answer, so it goes to
+      //    the sender (the gateway turns it into an `error` frame) and the
+      //    event completes (2xx) instead of being dead-lettered.
+      if (!(await deps.isMember(roomId, actorId))) {
+        await deps.fanout.publish(userChannel(actorId), {
+          kind: 'send-rejected',
+          roomId,
+          clientMsgId,
+          code: 'not_member',
+          message: 'you are not a member of this room',
+        });
+        log.info('send refused: not a member');
+        return;
+      }
+
+      // 2. The commit: the seq is assigned here, once. Everything after it is
+      //    derived from the stored message, so a redelivery after a failure
+      //    below gets the same message back (created=false) and redoes the rest.
+      const { message, created } = await deps.store.append({
+        id: nextId(),
+        roomId,
+        senderId: actorId,
+        clientMsgId,
+        body,
+        ts: now(),
+      });
+      if (created) deps.metrics?.storeLatency.observe(Math.max(0, message.ts - acceptedTs) / 1000);
+
+      // 3. The cache before the fan-out, so a client that sees the message live
+      //    and then asks for the latest page finds it cached. Best effort on
+      //    purpose: a gap only costs cache misses (range() never answers across
+      //    one, and the messages function repairs it on a miss), whereas
+      //    failing here would turn the redelivery into a mere ack and the room
+      //    would never see the message live.
+      try {
+        await deps.recent.add(message);
+      } catch (err) {
+        deps.metrics?.cacheAddFailures.inc();
+        log.warn({ err, seq: message.seq }, 'recent cache add failed; continuing');
+      }
+
+      // 4. Live delivery. A new message goes to the room (the sender's socket
+      //    takes it as its ack). A retry goes only to the sender as an ack: the
+      //    first attempt may already have published to the room.
+      if (created) {
+        await deps.fanout.publish(roomChannel(roomId), { kind: 'message', message });
+      } else {
+        await deps.fanout.publish(userChannel(actorId), { kind: 'ack', message });
+      }
+
+      // 5. The fact, always — also on a retry, since the first attempt may have
+      //    failed before emitting it. Last, because real-time delivery should
+      //    not wait for the sink. Its id derives from the message, so a
+      //    repeated emit is recognisably the same event.
+      await deps.sink.emit(
+        createEvent(
+          'parley.message.created',
+          { message },
+          {
+            source: MESSAGE_WRITE_SOURCE,
+            id: `${message.id}.created`,
+            causationid: event.id,
+            ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+          },
+        ),
+      );
+      log.info({ seq: message.seq, messageId: message.id, created }, created ? 'message stored' : 'retry acknowledged');
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The `users` HTTP function: sign-up, login, the caller's profile, username
+ * search, and the internal batch lookup other services use to turn ids into
+ * users. Pure wiring: storage and tokens come in as ports.
+ *
+ * Usernames are case-insensitive: they are stored lower-case, and sign-up
+ * and login lower-case what they are given ("Alice" signs up as "alice" and
+ * can log in as "ALICE").
+ */
+import {
+  IdSchema,
+  LoginBodySchema,
+  SignupBodySchema,
+  type User,
+  UserQuerySchema,
+} from '@parley/protocol';
+import {
+  bearerToken,
+  installErrorHandler,
+  jsonBody,
+  type Logger,
+  mountOps,
+  newId,
+  type OpsOptions,
+  ParleyError,
+  parseWith,
+  type TokenService,
+} from '@parley/runtime';
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { decoyHash, hashPassword, verifyPassword } from './password';
+import type { UserStore } from './user-store';
+
+export interface UsersDeps {
+  store: UserStore;
+  tokens: TokenService;
+  log: Logger;
+  /** Metrics registry for `/metrics` (createMetricsRegistry('users')). */
+  registry: OpsOptions['registry'];
+  /** Readiness for `/readyz` (e.g. the database answers); ready when absent. */
+  ready?: OpsOptions['ready'];
+}
+
+/** Most ids one `/internal/users` call may ask for. */
+export const INTERNAL_LOOKUP_MAX_IDS = 200;
+
+const lowerUsername = (v: unknown): unknown =>
+  v !== null && typeof v === 'object' && typeof (v as { username?: unknown }).username === 'string'
+    ? { ...v, username: (v as { username: string }).username.toLowerCase() }
+    : v;
+
+const SignupBody = z.preprocess(lowerUsername, SignupBodySchema);
+const LoginBody = z.preprocess(lowerUsername, LoginBodySchema);
+const IdsQuery = z.object({
+  ids: z
+    .string({ error: 'required: comma-separated user ids' })
+    .transform((s) => [...new Set(s.split(',').filter(Boolean))])
+    .pipe(
+      z
+        .array(IdSchema)
+        .max(INTERNAL_LOOKUP_MAX_IDS, `at most ${INTERNAL_LOOKUP_MAX_IDS} ids per request`),
+    ),
+});
+
+const INVALID_LOGIN = 'invalid username or password';
+
+/**
+ * @example registerFunction('users', createUsersApp(realUsersDeps()));
+ * @example const res = await createUsersApp(deps).request('/api/v1/me', { headers: { authorization: `Bearer ${t}` } });
+ */
+export function createUsersApp(deps: UsersDeps): Hono {
+  const { store, tokens, log } = deps;
+  const app = new Hono();
+  installErrorHandler(app, log);
+  mountOps(app, { registry: deps.registry, ready: deps.ready });
+
+  // Verifying against a decoy when the user does not exist costs what a real check costs,
+  // so response times do not tell which usernames exist.
+  const decoy = decoyHash();
+
+  const session = async (user: User) => ({ user, token: await tokens.sign(user) });
+  const caller = (c: Context) => tokens.verify(bearerToken(c.req.header('authorization')));
+
+  app.post('/api/v1/auth/signup', async (c) => {
+    const body = await jsonBody(c, SignupBody);
+    const user = await store.create({
+      id: newId('u'),
+      username: body.username,
+      displayName: body.displayName ?? body.username,
+      passwordHash: await hashPassword(body.password),
+    });
+    log.info({ userId: user.id }, 'user signed up');
+    return c.json(await session(user), 201);
+  });
+
+  app.post('/api/v1/auth/login', async (c) => {
+    const body = await jsonBody(c, LoginBody);
+    const record = await store.byUsername(body.username);
+    const ok = await verifyPassword(body.password, record?.passwordHash ?? decoy);
+    if (!record || !ok) {
+      log.info({ userExists: Boolean(record) }, 'login refused');
+      throw new ParleyError('unauthorized', INVALID_LOGIN);
+    }
+    return c.json(
+      await session({ id: record.id, username: record.username, displayName: record.displayName }),
+    );
+  });
+
+  app.get('/api/v1/me', async (c) => {
+    const { userId } = await caller(c);
+    const user = await store.byId(userId);
+    // A valid token for a user this store does not know (e.g. an embedded-mode restart): log in again.
+    if (!user) throw new ParleyError('unauthorized', 'unknown user');
+    return c.json({ user });
+  });
+
+  app.get('/api/v1/users', async (c) => {
+    await caller(c);
+    const q = parseWith(UserQuerySchema, c.req.query());
+    return c.json({ users: await store.searchByPrefix(q.q.toLowerCase(), q.limit) });
+  });
+
+  // Inside the cluster only (the gateway never routes /internal): no token.
+  app.get('/internal/users', async (c) => {
+    const { ids } = parseWith(IdsQuery, c.req.query());
+    return c.json({ users: ids.length ? await store.byIds(ids) : [] });
+  });
+
+  return app;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `npm test`: everything, on a fresh machine. Installs dependencies, checks types and lint,
+# runs the unit tests, brings up the real services (tests/infra/up installs MariaDB, Redis and
+# Kafka if missing), runs the contract and integration tests against them, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "typecheck (tsc --noEmit, strict)"
+npx tsc -p tsconfig.json
+
+step "lint (biome)"
+npx biome lint .
+
+step "unit tests (no services)"
+npx vitest run --project unit
+
+step "real services (tests/infra/up)"
+started_infra=0
+if [ "${PARLEY_KEEP_INFRA:-}" != "1" ]; then started_infra=1; fi
+bash tests/infra/up
+cleanup() {
+  if [ "$started_infra" = 1 ]; then bash tests/infra/down >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+step "contract and integration tests (real MariaDB ×2, Redis, Kafka)"
+npx vitest run --project real
