@@ -12,6 +12,7 @@ import {
   createRedis,
   createTokenService,
   membershipWithFallback,
+  roomsMembershipLoader,
   serviceClient,
 } from '@parley/runtime';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
@@ -38,10 +39,7 @@ const gateway = await startGateway(
     tokens: createTokenService(cfg.JWT_SECRET),
     commands,
     fanout: new RedisFanout(redis),
-    isMember: membershipWithFallback(membership, async (roomId) => {
-      const r = await rooms.getJson<{ memberIds: string[] }>(`/internal/rooms/${encodeURIComponent(roomId)}/member-ids`);
-      return r?.memberIds ?? null;
-    }),
+    isMember: membershipWithFallback(membership, roomsMembershipLoader(rooms)),
     users: serviceClient(cfg.USERS_URL),
     rooms,
     messages: serviceClient(cfg.MESSAGES_URL),

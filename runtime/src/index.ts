@@ -12,3 +12,4 @@ export * from './membership/membership-cache.memory';
 export * from './ids';
 export * from './redis';
 export * from './service-client';
+export * from './membership/rooms-membership-loader';

@@ -7,17 +7,17 @@ import { httpEventSink } from '@parley/eventing';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
 import {
   createRedis,
-  loadConfig,
   type Logger,
+  loadConfig,
   membershipWithFallback,
-  serviceClient,
   ShardedMysql,
+  serviceClient,
 } from '@parley/runtime';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { MessageWriteDeps } from './handler';
-import { roomsMembershipLoader } from './membership-loader';
+import { roomsMembershipLoader } from '@parley/runtime';
 import { MysqlMessageStore } from './message-store.mysql';
 import { messageWriteMetrics } from './metrics';
 import { RedisRecentCache } from './recent-cache.redis';

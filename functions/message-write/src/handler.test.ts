@@ -61,10 +61,12 @@ function setup() {
     const { headers, body } = toHttpBinary(event as ParleyEvent);
     return app.request('/', { method: 'POST', headers, body });
   };
-  return { store, recent, fanout, sink, registry, app, deliver };
+  return { store, recent, fanout, sink, registry, app, deliver, members };
 }
 
-const send = (data: { actorId?: string; roomId?: string; clientMsgId?: string; body?: string } = {}) =>
+const send = (
+  data: { actorId?: string; roomId?: string; clientMsgId?: string; body?: string } = {},
+) =>
   createEvent(
     'parley.message.send',
     {
@@ -86,11 +88,23 @@ describe('message-write', () => {
 
     const { messages } = await t.store.page('r_1', { limit: 10 });
     expect(messages).toEqual([
-      expect.objectContaining({ roomId: 'r_1', seq: 1, senderId: 'u_alice', clientMsgId: 'c-1', body: 'hello 👋', ts: 1_700_000_000_500 }),
+      expect.objectContaining({
+        roomId: 'r_1',
+        seq: 1,
+        senderId: 'u_alice',
+        clientMsgId: 'c-1',
+        body: 'hello 👋',
+        ts: 1_700_000_000_500,
+      }),
     ]);
     const stored = messages[0];
-    expect(await t.recent.range('r_1', { limit: 10, lastSeq: 1 })).toEqual({ messages: [stored], hasMore: false });
-    expect(t.fanout.published).toEqual([{ channel: 'room:r_1', payload: { kind: 'message', message: stored } }]);
+    expect(await t.recent.range('r_1', { limit: 10, lastSeq: 1 })).toEqual({
+      messages: [stored],
+      hasMore: false,
+    });
+    expect(t.fanout.published).toEqual([
+      { channel: 'room:r_1', payload: { kind: 'message', message: stored } },
+    ]);
     expect(t.sink.emitted).toHaveLength(1);
     expect(t.sink.emitted[0]).toMatchObject({
       type: 'parley.message.created',
@@ -99,9 +113,9 @@ describe('message-write', () => {
       partitionkey: 'r_1',
       data: { message: stored },
     });
-    expect(await t.registry.getSingleMetricAsString('parley_message_store_latency_seconds')).toMatch(
-      /parley_message_store_latency_seconds_count 1/,
-    );
+    expect(
+      await t.registry.getSingleMetricAsString('parley_message_store_latency_seconds'),
+    ).toMatch(/parley_message_store_latency_seconds_count 1/);
   });
 
   it('a redelivered send stores one message, acks the sender and emits the fact again', async () => {
@@ -118,14 +132,19 @@ describe('message-write', () => {
       ['user:u_alice', 'ack'],
     ]);
     expect(t.fanout.published[1]?.payload).toEqual({ kind: 'ack', message: messages[0] });
-    expect(t.sink.emitted.map((e) => e.id)).toEqual([`${messages[0]?.id}.created`, `${messages[0]?.id}.created`]);
+    expect(t.sink.emitted.map((e) => e.id)).toEqual([
+      `${messages[0]?.id}.created`,
+      `${messages[0]?.id}.created`,
+    ]);
   });
 
   it('the same clientMsgId from another member is another message', async () => {
     const t = setup();
     await t.deliver(send({ actorId: 'u_alice', clientMsgId: 'same' }));
     await t.deliver(send({ actorId: 'u_bob', clientMsgId: 'same' }));
-    expect((await t.store.page('r_1', { limit: 10 })).messages.map((m) => [m.seq, m.senderId])).toEqual([
+    expect(
+      (await t.store.page('r_1', { limit: 10 })).messages.map((m) => [m.seq, m.senderId]),
+    ).toEqual([
       [1, 'u_alice'],
       [2, 'u_bob'],
     ]);
@@ -138,11 +157,32 @@ describe('message-write', () => {
     expect(t.fanout.published).toEqual([
       {
         channel: 'user:u_mallory',
-        payload: { kind: 'send-rejected', roomId: 'r_1', clientMsgId: 'x-1', code: 'not_member', message: expect.any(String) },
+        payload: {
+          kind: 'send-rejected',
+          roomId: 'r_1',
+          clientMsgId: 'x-1',
+          code: 'not_member',
+          message: expect.any(String),
+        },
       },
     ]);
     expect(await t.store.lastSeq('r_1')).toBe(0);
     expect(t.sink.emitted).toEqual([]);
+  });
+
+  it('finishes a redelivered send stored before the sender left: ack and fact, no refusal', async () => {
+    const t = setup();
+    const command = send();
+    t.sink.failNext = 1;
+    expect((await t.deliver(command)).status).toBe(503);
+    t.members.delete('r_1:u_alice');
+    expect((await t.deliver(command)).status).toBe(202);
+    expect(t.fanout.published.map((p) => [p.channel, p.payload.kind])).toEqual([
+      ['room:r_1', 'message'],
+      ['user:u_alice', 'ack'],
+    ]);
+    expect(t.sink.emitted).toHaveLength(1);
+    expect(await t.store.lastSeq('r_1')).toBe(1);
   });
 
   it('answers 400 to an invalid event and stores nothing', async () => {
@@ -151,7 +191,13 @@ describe('message-write', () => {
     const bad = await t.app.request('/', {
       method: 'POST',
       headers,
-      body: JSON.stringify({ actorId: 'u_alice', roomId: 'r_1', clientMsgId: 'c-1', body: '   ', acceptedTs: 1 }),
+      body: JSON.stringify({
+        actorId: 'u_alice',
+        roomId: 'r_1',
+        clientMsgId: 'c-1',
+        body: '   ',
+        acceptedTs: 1,
+      }),
     });
     expect(bad.status).toBe(400);
     const noId = await t.app.request('/', {
@@ -161,7 +207,11 @@ describe('message-write', () => {
     });
     expect(noId.status).toBe(400);
     const other = await t.deliver(
-      createEvent('parley.room.member.leave', { actorId: 'u_alice', roomId: 'r_1' }, { source: 'gateway' }),
+      createEvent(
+        'parley.room.member.leave',
+        { actorId: 'u_alice', roomId: 'r_1' },
+        { source: 'gateway' },
+      ),
     );
     expect(other.status).toBe(400);
     expect(await t.store.lastSeq('r_1')).toBe(0);
@@ -188,7 +238,9 @@ describe('message-write', () => {
     expect(t.sink.emitted).toEqual([]);
     expect((await t.deliver(command)).status).toBe(202);
     expect(await t.store.lastSeq('r_1')).toBe(1);
-    expect(t.fanout.published.map((p) => [p.channel, p.payload.kind])).toEqual([['user:u_alice', 'ack']]);
+    expect(t.fanout.published.map((p) => [p.channel, p.payload.kind])).toEqual([
+      ['user:u_alice', 'ack'],
+    ]);
     expect(t.sink.emitted).toHaveLength(1);
   });
 
@@ -200,9 +252,9 @@ describe('message-write', () => {
     expect((await t.deliver(send())).status).toBe(202);
     expect(t.fanout.published.map((p) => p.payload.kind)).toEqual(['message']);
     expect(t.sink.emitted).toHaveLength(1);
-    expect(await t.registry.getSingleMetricAsString('parley_recent_cache_add_failures_total')).toMatch(
-      /parley_recent_cache_add_failures_total 1/,
-    );
+    expect(
+      await t.registry.getSingleMetricAsString('parley_recent_cache_add_failures_total'),
+    ).toMatch(/parley_recent_cache_add_failures_total 1/);
   });
 
   it('a membership lookup that fails is retried (503) and stores nothing', async () => {
@@ -219,7 +271,11 @@ describe('message-write', () => {
       },
     });
     const { headers, body } = toHttpBinary(send());
-    const res = await cloudEventApp(fn, { log, registry: new Registry() }).request('/', { method: 'POST', headers, body });
+    const res = await cloudEventApp(fn, { log, registry: new Registry() }).request('/', {
+      method: 'POST',
+      headers,
+      body,
+    });
     expect(res.status).toBe(503);
     expect(await store.lastSeq('r_1')).toBe(0);
   });

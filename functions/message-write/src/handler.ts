@@ -9,7 +9,14 @@
  * (the source redelivers); the redelivery finds the stored message and
  * completes whatever the first attempt did not.
  */
-import { type CloudEventFunction, createEvent, type EventSink, type Fanout, roomChannel, userChannel } from '@parley/eventing';
+import {
+  type CloudEventFunction,
+  createEvent,
+  type EventSink,
+  type Fanout,
+  roomChannel,
+  userChannel,
+} from '@parley/eventing';
 import { type Logger, newId } from '@parley/runtime';
 import type { MessageStore } from './message-store';
 import type { MessageWriteMetrics } from './metrics';
@@ -49,8 +56,13 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
       // 1. Membership before anything is written: a refused send changes
       //    nothing. The refusal is the command's final answer, so it goes to
       //    the sender (the gateway turns it into an `error` frame) and the
-      //    event completes (2xx) instead of being dead-lettered.
-      if (!(await deps.isMember(roomId, actorId))) {
+      //    event completes (2xx) instead of being dead-lettered. Exception: a
+      //    redelivery of a send stored while the sender was still a member
+      //    (who has left since) is finished below, or its fact would be lost.
+      if (
+        !(await deps.isMember(roomId, actorId)) &&
+        !(await deps.store.find(roomId, actorId, clientMsgId))
+      ) {
         await deps.fanout.publish(userChannel(actorId), {
           kind: 'send-rejected',
           roomId,
@@ -113,7 +125,10 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
           },
         ),
       );
-      log.info({ seq: message.seq, messageId: message.id, created }, created ? 'message stored' : 'retry acknowledged');
+      log.info(
+        { seq: message.seq, messageId: message.id, created },
+        created ? 'message stored' : 'retry acknowledged',
+      );
     },
   };
 }

@@ -8,4 +8,7 @@ import { createMessageWrite } from './handler';
 const log = createLogger('message-write');
 const registry = createMetricsRegistry('message-write');
 const { deps, ready } = realMessageWriteDeps(log, registry);
-registerFunction('message-write', cloudEventApp(createMessageWrite(deps), { log, registry, ready }));
+registerFunction(
+  'message-write',
+  cloudEventApp(createMessageWrite(deps), { log, registry, ready }),
+);

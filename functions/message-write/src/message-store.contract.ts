@@ -20,7 +20,12 @@ export function roomInHalf(half: 'lower' | 'upper'): string {
   }
 }
 
-const send = (roomId: string, senderId: string, clientMsgId: string, body = `hi ${clientMsgId}`): AppendInput => ({
+const send = (
+  roomId: string,
+  senderId: string,
+  clientMsgId: string,
+  body = `hi ${clientMsgId}`,
+): AppendInput => ({
   id: newId('m'),
   roomId,
   senderId,
@@ -29,7 +34,10 @@ const send = (roomId: string, senderId: string, clientMsgId: string, body = `hi 
   ts: Date.now(),
 });
 
-export function describeMessageStoreContract(name: string, setup: () => Promise<MessageStoreFixture>) {
+export function describeMessageStoreContract(
+  name: string,
+  setup: () => Promise<MessageStoreFixture>,
+) {
   describe(`MessageStore contract: ${name}`, () => {
     let store: MessageStore;
     let fixture: MessageStoreFixture;
@@ -52,7 +60,15 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       const first = await store.append(input);
       expect(first).toEqual({
         created: true,
-        message: { id: input.id, roomId: room, seq: 1, senderId: 'u_a', body: input.body, ts: input.ts, clientMsgId: 'c1' },
+        message: {
+          id: input.id,
+          roomId: room,
+          seq: 1,
+          senderId: 'u_a',
+          body: input.body,
+          ts: input.ts,
+          clientMsgId: 'c1',
+        },
       });
       expect((await store.append(send(room, 'u_b', 'c2'))).message.seq).toBe(2);
       expect((await store.append(send(room, 'u_a', 'c3'))).message.seq).toBe(3);
@@ -70,6 +86,15 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       const page = await store.page(room, { limit: 10 });
       expect(page.messages).toEqual([first.message]);
       expect(await store.lastSeq(room)).toBe(1);
+    });
+
+    it('finds a stored message by its sender and clientMsgId', async () => {
+      const room = newId('r');
+      const { message } = await store.append(send(room, 'u_a', 'mine'));
+      expect(await store.find(room, 'u_a', 'mine')).toEqual(message);
+      expect(await store.find(room, 'u_b', 'mine')).toBeUndefined();
+      expect(await store.find(room, 'u_a', 'other')).toBeUndefined();
+      expect(await store.find(newId('r'), 'u_a', 'mine')).toBeUndefined();
     });
 
     it('concurrent retries of one clientMsgId store one message', async () => {
@@ -91,7 +116,7 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect(b.message.senderId).toBe('u_b');
     });
 
-    it('two concurrent appenders of 150 messages each get seqs 1..300, gap-free, in each sender\'s order', async () => {
+    it("two concurrent appenders of 150 messages each get seqs 1..300, gap-free, in each sender's order", async () => {
       const room = newId('r');
       const appender = async (sender: string) => {
         for (let i = 0; i < 150; i++) await store.append(send(room, sender, `${sender}-${i}`));
@@ -121,7 +146,10 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect([seqs(exact.messages), exact.hasMore]).toEqual([[1, 2, 3], false]);
       const all = await store.page(room, { limit: 7 });
       expect([seqs(all.messages), all.hasMore]).toEqual([[1, 2, 3, 4, 5, 6, 7], false]);
-      expect(await store.page(room, { before: 1, limit: 3 })).toEqual({ messages: [], hasMore: false });
+      expect(await store.page(room, { before: 1, limit: 3 })).toEqual({
+        messages: [],
+        hasMore: false,
+      });
       const beyond = await store.page(room, { before: 1000, limit: 2 });
       expect([seqs(beyond.messages), beyond.hasMore]).toEqual([[6, 7], true]);
     });
@@ -137,13 +165,19 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect([seqs(last.messages), last.hasMore]).toEqual([[7], false]);
       const exact = await store.page(room, { after: 4, limit: 3 });
       expect([seqs(exact.messages), exact.hasMore]).toEqual([[5, 6, 7], false]);
-      expect(await store.page(room, { after: 7, limit: 3 })).toEqual({ messages: [], hasMore: false });
+      expect(await store.page(room, { after: 7, limit: 3 })).toEqual({
+        messages: [],
+        hasMore: false,
+      });
     });
 
     it('an empty or unknown room has no messages and last seq 0', async () => {
       const room = newId('r');
       expect(await store.page(room, { limit: 10 })).toEqual({ messages: [], hasMore: false });
-      expect(await store.page(room, { after: 0, limit: 10 })).toEqual({ messages: [], hasMore: false });
+      expect(await store.page(room, { after: 0, limit: 10 })).toEqual({
+        messages: [],
+        hasMore: false,
+      });
       expect(await store.lastSeq(room)).toBe(0);
     });
 
@@ -155,7 +189,9 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect(await store.lastSeq(lower)).toBe(3);
       expect(await store.lastSeq(upper)).toBe(2);
       expect(seqs((await store.page(upper, { limit: 10 })).messages)).toEqual([1, 2]);
-      expect((await store.page(upper, { limit: 10 })).messages.every((m) => m.roomId === upper)).toBe(true);
+      expect(
+        (await store.page(upper, { limit: 10 })).messages.every((m) => m.roomId === upper),
+      ).toBe(true);
     });
 
     it('summarises rooms across shards: last seq and last message, 0 for a room without messages', async () => {
@@ -176,7 +212,9 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
     it('refuses a message id that is already taken on the same shard', async () => {
       const taken = await store.append(send(roomInHalf('lower'), 'u_a', 'c1'));
       const other = roomInHalf('lower');
-      await expect(store.append({ ...send(other, 'u_a', 'c1'), id: taken.message.id })).rejects.toMatchObject({
+      await expect(
+        store.append({ ...send(other, 'u_a', 'c1'), id: taken.message.id }),
+      ).rejects.toMatchObject({
         code: 'conflict',
       });
       expect(await store.lastSeq(other)).toBe(0);

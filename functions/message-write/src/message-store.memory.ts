@@ -1,5 +1,5 @@
-import { ParleyError } from '@parley/runtime';
 import type { Message } from '@parley/protocol';
+import { ParleyError } from '@parley/runtime';
 import {
   type AppendInput,
   type AppendResult,
@@ -29,11 +29,15 @@ export class MemoryMessageStore implements MessageStore {
 
   async append(input: AppendInput): Promise<AppendResult> {
     let room = this.rooms.get(input.roomId);
-    if (!room) this.rooms.set(input.roomId, (room = { messages: [], byClientKey: new Map() }));
+    if (!room) {
+      room = { messages: [], byClientKey: new Map() };
+      this.rooms.set(input.roomId, room);
+    }
     const key = `${input.senderId}\n${input.clientMsgId}`;
     const existing = room.byClientKey.get(key);
     if (existing) return { message: copy(existing), created: false };
-    if (this.ids.has(input.id)) throw new ParleyError('conflict', `message id ${input.id} is taken`);
+    if (this.ids.has(input.id))
+      throw new ParleyError('conflict', `message id ${input.id} is taken`);
     const message: Message = {
       id: input.id,
       roomId: input.roomId,
@@ -47,6 +51,11 @@ export class MemoryMessageStore implements MessageStore {
     room.byClientKey.set(key, message);
     this.ids.add(message.id);
     return { message: copy(message), created: true };
+  }
+
+  async find(roomId: string, senderId: string, clientMsgId: string): Promise<Message | undefined> {
+    const m = this.rooms.get(roomId)?.byClientKey.get(`${senderId}\n${clientMsgId}`);
+    return m ? copy(m) : undefined;
   }
 
   async page(roomId: string, query: PageQuery): Promise<Page> {

@@ -86,7 +86,9 @@ export class MysqlMessageStore implements MessageStore {
     // 1. Make sure the room has a counter row, then lock it: from here until
     //    commit, every other writer of this room waits, so last_seq + 1 is
     //    free and no seq is skipped or reused.
-    await conn.query('INSERT IGNORE INTO room_seq (room_id, last_seq) VALUES (?, 0)', [input.roomId]);
+    await conn.query('INSERT IGNORE INTO room_seq (room_id, last_seq) VALUES (?, 0)', [
+      input.roomId,
+    ]);
     const [seqRows] = await conn.query<RowDataPacket[]>(
       'SELECT last_seq FROM room_seq WHERE room_id = ? FOR UPDATE',
       [input.roomId],
@@ -121,13 +123,21 @@ export class MysqlMessageStore implements MessageStore {
 
   private async findByClientKey(
     conn: Pool | PoolConnection,
-    input: AppendInput,
+    input: Pick<AppendInput, 'roomId' | 'senderId' | 'clientMsgId'>,
   ): Promise<Message | undefined> {
     const [rows] = await conn.query<MessageRow[]>(
       `SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND sender_id = ? AND client_msg_id = ?`,
       [input.roomId, input.senderId, input.clientMsgId],
     );
     return rows[0] ? toMessage(rows[0]) : undefined;
+  }
+
+  async find(roomId: string, senderId: string, clientMsgId: string): Promise<Message | undefined> {
+    try {
+      return await this.findByClientKey(this.db.poolFor(roomId), { roomId, senderId, clientMsgId });
+    } catch (err) {
+      throw unavailable('find', err);
+    }
   }
 
   async page(roomId: string, query: PageQuery): Promise<Page> {
@@ -181,16 +191,16 @@ export class MysqlMessageStore implements MessageStore {
       [...byTarget.values()].map(async (ids) => {
         let rows: (MessageRow & { r_room_id: string; last_seq: number })[];
         try {
-          [rows] = await this.db.poolFor(ids[0] as string).query<
-            (MessageRow & { r_room_id: string; last_seq: number })[]
-          >(
-            `SELECT r.room_id AS r_room_id, r.last_seq, m.room_id, m.seq, m.id, m.sender_id,
+          [rows] = await this.db
+            .poolFor(ids[0] as string)
+            .query<(MessageRow & { r_room_id: string; last_seq: number })[]>(
+              `SELECT r.room_id AS r_room_id, r.last_seq, m.room_id, m.seq, m.id, m.sender_id,
                     m.client_msg_id, m.body, m.ts, m.edited_ts, m.deleted
                FROM room_seq r
                LEFT JOIN messages m ON m.room_id = r.room_id AND m.seq = r.last_seq
               WHERE r.room_id IN (?)`,
-            [ids],
-          );
+              [ids],
+            );
         } catch (err) {
           throw unavailable('summaries', err);
         }

@@ -56,6 +56,8 @@ export interface MessageStore {
    * @example const { message, created } = await store.append({ id: newId('m'), roomId, senderId, clientMsgId, body, ts: Date.now() });
    */
   append(input: AppendInput): Promise<AppendResult>;
+  /** The message a sender stored under a clientMsgId, if any. */
+  find(roomId: string, senderId: string, clientMsgId: string): Promise<Message | undefined>;
   /** One page of a room's history; see PageQuery. */
   page(roomId: string, query: PageQuery): Promise<Page>;
   /** The room's last seq; 0 when it has no messages. */
@@ -76,5 +78,8 @@ export function selectPage(ascending: readonly Message[], query: PageQuery): Pag
     return { messages: newer.slice(0, limit), hasMore: newer.length > limit };
   }
   const older = before === undefined ? ascending : ascending.filter((m) => m.seq < before);
-  return { messages: older.slice(Math.max(0, older.length - limit)), hasMore: older.length > limit };
+  return {
+    messages: older.slice(Math.max(0, older.length - limit)),
+    hasMore: older.length > limit,
+  };
 }

@@ -23,7 +23,10 @@ const message = (roomId: string, seq: number): Message => ({
 });
 const seqs = (page: { messages: Message[] } | undefined) => page?.messages.map((m) => m.seq);
 
-export function describeRecentCacheContract(name: string, setup: () => Promise<RecentCacheFixture>) {
+export function describeRecentCacheContract(
+  name: string,
+  setup: () => Promise<RecentCacheFixture>,
+) {
   describe(`RecentCache contract: ${name}`, () => {
     let cache: RecentCache;
     let fixture: RecentCacheFixture;
@@ -72,7 +75,10 @@ export function describeRecentCacheContract(name: string, setup: () => Promise<R
       expect([seqs(page), page?.hasMore]).toEqual([[3, 4, 5], true]);
       const tail = await cache.range(room, { after: 4, limit: 3, lastSeq: 6 });
       expect([seqs(tail), tail?.hasMore]).toEqual([[5, 6], false]);
-      expect(await cache.range(room, { after: 6, limit: 3, lastSeq: 6 })).toEqual({ messages: [], hasMore: false });
+      expect(await cache.range(room, { after: 6, limit: 3, lastSeq: 6 })).toEqual({
+        messages: [],
+        hasMore: false,
+      });
     });
 
     it('answers after=x without the last seq only when a newer message proves the page full', async () => {
@@ -90,7 +96,10 @@ export function describeRecentCacheContract(name: string, setup: () => Promise<R
       expect([seqs(page), page?.hasMore]).toEqual([[3, 4], true]);
       const oldest = await cache.range(room, { before: 3, limit: 5 });
       expect([seqs(oldest), oldest?.hasMore]).toEqual([[1, 2], false]);
-      expect(await cache.range(room, { before: 1, limit: 5 })).toEqual({ messages: [], hasMore: false });
+      expect(await cache.range(room, { before: 1, limit: 5 })).toEqual({
+        messages: [],
+        hasMore: false,
+      });
       const clamped = await cache.range(room, { before: 100, limit: 2, lastSeq: 6 });
       expect([seqs(clamped), clamped?.hasMore]).toEqual([[5, 6], true]);
       expect(await cache.range(room, { before: 100, limit: 2 })).toBeUndefined();
@@ -119,7 +128,10 @@ export function describeRecentCacheContract(name: string, setup: () => Promise<R
 
     it('an unknown room answers only what needs no data', async () => {
       const room = newId('r');
-      expect(await cache.range(room, { limit: 10, lastSeq: 0 })).toEqual({ messages: [], hasMore: false });
+      expect(await cache.range(room, { limit: 10, lastSeq: 0 })).toEqual({
+        messages: [],
+        hasMore: false,
+      });
       expect(await cache.range(room, { limit: 10, lastSeq: 3 })).toBeUndefined();
       expect(await cache.range(room, { after: 0, limit: 10, lastSeq: 3 })).toBeUndefined();
     });
@@ -129,7 +141,9 @@ export function describeRecentCacheContract(name: string, setup: () => Promise<R
       const room = await roomWith(...range1to(total));
       const latest = await cache.range(room, { limit: 100, lastSeq: total });
       expect(seqs(latest)?.at(0)).toBe(total - 99);
-      expect(seqs(await cache.range(room, { after: 5, limit: 3, lastSeq: total }))).toEqual([6, 7, 8]);
+      expect(seqs(await cache.range(room, { after: 5, limit: 3, lastSeq: total }))).toEqual([
+        6, 7, 8,
+      ]);
       expect(await cache.range(room, { after: 4, limit: 3, lastSeq: total })).toBeUndefined();
       expect(await cache.range(room, { before: 8, limit: 5 })).toBeUndefined();
     });
@@ -138,7 +152,9 @@ export function describeRecentCacheContract(name: string, setup: () => Promise<R
       const a = await roomWith(1, 2);
       const b = await roomWith(1);
       expect((await cache.range(b, { limit: 10, lastSeq: 1 }))?.messages).toEqual([message(b, 1)]);
-      expect((await cache.range(a, { limit: 10, lastSeq: 2 }))?.messages.every((m) => m.roomId === a)).toBe(true);
+      expect(
+        (await cache.range(a, { limit: 10, lastSeq: 2 }))?.messages.every((m) => m.roomId === a),
+      ).toBe(true);
     });
   });
 }

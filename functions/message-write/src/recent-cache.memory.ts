@@ -9,7 +9,10 @@ export class MemoryRecentCache implements RecentCache {
 
   async add(message: Message): Promise<void> {
     let room = this.rooms.get(message.roomId);
-    if (!room) this.rooms.set(message.roomId, (room = new Map()));
+    if (!room) {
+      room = new Map();
+      this.rooms.set(message.roomId, room);
+    }
     room.set(message.seq, { ...message });
     if (room.size > RECENT_MAX) {
       const seqs = [...room.keys()].sort((a, b) => a - b);

@@ -1,7 +1,7 @@
 import { createRedis, newId } from '@parley/runtime';
 import { infraEnv, runId } from '@parley/tests/support/infra';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRecentCacheContract } from './recent-cache.contract';
 import { RECENT_TTL_SECONDS, RedisRecentCache } from './recent-cache.redis';
 
@@ -27,10 +27,21 @@ describe('RedisRecentCache storage', () => {
 
   it('keeps a room as one sorted set scored by seq, with an expiry', async () => {
     const room = newId('r');
-    const m = { id: 'm_1', roomId: room, seq: 7, senderId: 'u_a', body: 'x', ts: 1, clientMsgId: 'c' };
+    const m = {
+      id: 'm_1',
+      roomId: room,
+      seq: 7,
+      senderId: 'u_a',
+      body: 'x',
+      ts: 1,
+      clientMsgId: 'c',
+    };
     await cache.add(m);
     await cache.add(m);
-    expect(await redis.zrange(prefix + room, 0, -1, 'WITHSCORES')).toEqual([JSON.stringify(m), '7']);
+    expect(await redis.zrange(prefix + room, 0, -1, 'WITHSCORES')).toEqual([
+      JSON.stringify(m),
+      '7',
+    ]);
     const ttl = await redis.ttl(prefix + room);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(RECENT_TTL_SECONDS);
@@ -38,7 +49,15 @@ describe('RedisRecentCache storage', () => {
 
   it('treats an unreadable entry as a gap, not an error', async () => {
     const room = newId('r');
-    await cache.add({ id: 'm_1', roomId: room, seq: 1, senderId: 'u_a', body: 'x', ts: 1, clientMsgId: 'c' });
+    await cache.add({
+      id: 'm_1',
+      roomId: room,
+      seq: 1,
+      senderId: 'u_a',
+      body: 'x',
+      ts: 1,
+      clientMsgId: 'c',
+    });
     await redis.zadd(prefix + room, 2, 'not json');
     expect(await cache.range(room, { limit: 2, lastSeq: 2 })).toBeUndefined();
     expect(await cache.range(room, { limit: 1, lastSeq: 1 })).toMatchObject({ hasMore: false });

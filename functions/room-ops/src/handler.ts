@@ -60,7 +60,8 @@ export const ROOM_COMMANDS = [
   'parley.room.member.leave',
 ] as const satisfies readonly EventType[];
 
-type Command<T extends (typeof ROOM_COMMANDS)[number]> = ParleyEvent<T>;
+type RoomCommand = (typeof ROOM_COMMANDS)[number];
+type Command<T extends RoomCommand = RoomCommand> = ParleyEvent<T>;
 
 const SOURCE = 'room-ops';
 
@@ -84,14 +85,10 @@ export function createRoomOps(deps: RoomOpsDeps): CloudEventFunction {
   const tell = (userIds: readonly string[], payload: FanoutPayload) =>
     Promise.all(userIds.map((id) => fanout.publish(userChannel(id), payload)));
 
-  const succeed = (cmd: Command<(typeof ROOM_COMMANDS)[number]>, room: Room) =>
+  const succeed = (cmd: Command, room: Room) =>
     tell([cmd.data.actorId], { kind: 'command-result', causationId: cmd.id, room });
 
-  const refuse = async (
-    cmd: Command<(typeof ROOM_COMMANDS)[number]>,
-    r: Refusal,
-    log: Logger,
-  ): Promise<void> => {
+  const refuse = async (cmd: Command, r: Refusal, log: Logger): Promise<void> => {
     log.info({ code: r.code, reason: r.message }, 'room command refused');
     await tell([cmd.data.actorId], { kind: 'command-result', causationId: cmd.id, ...r });
   };

@@ -101,7 +101,10 @@ export class MemoryRoomStore implements RoomStore {
       mine?.delete(roomId);
       return;
     }
-    if (!mine) this.userRooms.set(userId, (mine = new Map()));
+    if (!mine) {
+      mine = new Map();
+      this.userRooms.set(userId, mine);
+    }
     if (!mine.has(roomId)) mine.set(roomId, joinedAt);
   }
 }

@@ -29,7 +29,7 @@ import {
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { decoyHash, hashPassword, verifyPassword } from './password';
-import type { UserStore } from './user-store';
+import { publicUser, type UserStore } from './user-store';
 
 export interface UsersDeps {
   store: UserStore;
@@ -101,9 +101,7 @@ export function createUsersApp(deps: UsersDeps): Hono {
       log.info({ userExists: Boolean(record) }, 'login refused');
       throw new ParleyError('unauthorized', INVALID_LOGIN);
     }
-    return c.json(
-      await session({ id: record.id, username: record.username, displayName: record.displayName }),
-    );
+    return c.json(await session(publicUser(record)));
   });
 
   app.get('/api/v1/me', async (c) => {

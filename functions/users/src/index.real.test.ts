@@ -1,6 +1,6 @@
 /**
  * The folder is deployable alone: the function starts under the real
- * functions-framework with the command of README.md, on its own config,
+ * Functions Framework (runtime/src/serve-function.ts, the command of README.md), on its own config,
  * and serves sign-up, login and lookup over HTTP.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -10,13 +10,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FreshUsersDb, freshUsersDb } from './testing';
 
 /** The start command of README.md, run from the repository root. */
-const startArgs = (port: number) => [
+const startArgs = () => [
   '--import',
   'tsx',
-  'node_modules/@google-cloud/functions-framework/build/src/main.js',
-  '--target=users',
-  '--source=functions/users/src/index.ts',
-  `--port=${port}`,
+  'runtime/src/serve-function.ts',
+  'functions/users/src/index.ts',
+  'users',
 ];
 
 async function freePort(): Promise<number> {
@@ -28,9 +27,9 @@ async function freePort(): Promise<number> {
 }
 
 function start(port: number, env: Record<string, string>) {
-  const child = spawn(process.execPath, startArgs(port), {
+  const child = spawn(process.execPath, startArgs(), {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

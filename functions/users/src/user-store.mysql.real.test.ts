@@ -1,7 +1,7 @@
 import { migrate, newId, type ParleyError, readMigrations } from '@parley/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeUserStoreContract, namespace, record } from './user-store.contract';
 import { type FreshUsersDb, freshUsersDb } from './testing';
+import { describeUserStoreContract, namespace, record } from './user-store.contract';
 import { MysqlUserStore, USERS_MIGRATIONS_DIR } from './user-store.mysql';
 
 describeUserStoreContract('mysql, 2 physical shards', async () => {

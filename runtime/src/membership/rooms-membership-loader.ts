@@ -3,7 +3,9 @@
  * membership cache): GET /internal/rooms/:roomId/member-ids → {memberIds} | 404.
  */
 import { IdSchema } from '@parley/protocol';
-import { type MembershipLoader, ParleyError, type ServiceClient } from '@parley/runtime';
+import { ParleyError } from '../errors';
+import type { ServiceClient } from '../service-client';
+import type { MembershipLoader } from './membership-cache';
 import { z } from 'zod';
 
 const MemberIdsSchema = z.object({ memberIds: z.array(IdSchema) });
@@ -11,7 +13,9 @@ const MemberIdsSchema = z.object({ memberIds: z.array(IdSchema) });
 /** @example membershipWithFallback(cache, roomsMembershipLoader(serviceClient(cfg.ROOMS_URL))) */
 export function roomsMembershipLoader(rooms: ServiceClient): MembershipLoader {
   return async (roomId) => {
-    const body = await rooms.getJson<unknown>(`/internal/rooms/${encodeURIComponent(roomId)}/member-ids`);
+    const body = await rooms.getJson<unknown>(
+      `/internal/rooms/${encodeURIComponent(roomId)}/member-ids`,
+    );
     if (body === null) return null;
     const parsed = MemberIdsSchema.safeParse(body);
     if (!parsed.success) throw new ParleyError('internal', 'rooms: malformed member-ids answer');
