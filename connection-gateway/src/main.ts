@@ -30,7 +30,8 @@ try {
 
 const redis = createRedis(cfg.REDIS_URL, 'gateway');
 const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'connection-gateway', log });
-const commands = await kafkaEventSink(kafka);
+const commands = kafkaEventSink(kafka);
+await commands.connect();
 const rooms = serviceClient(cfg.ROOMS_URL);
 const membership = new RedisMembershipCache(redis);
 
@@ -47,7 +48,7 @@ const gateway = await startGateway(
     registry: createMetricsRegistry('connection-gateway'),
     limits: cfg,
     allowedOrigins: cfg.ALLOWED_ORIGINS,
-    ready: async () => (await redis.ping()) === 'PONG',
+    ready: async () => commands.isConnected() && (await redis.ping()) === 'PONG',
     staticRoot: join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist'),
   },
   { port: cfg.PORT, host: cfg.HOST },
@@ -60,7 +61,7 @@ const stop = async (signal: string) => {
   stopping = true;
   log.info({ signal }, 'stopping');
   await gateway.drain();
-  await commands.close?.();
+  await commands.close();
   redis.disconnect();
   process.exit(0);
 };

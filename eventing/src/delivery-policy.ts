@@ -14,7 +14,11 @@ export interface DeliveryPolicy {
   backoffMaxMs: number;
 }
 
-export const DEFAULT_DELIVERY: DeliveryPolicy = { retry: 5, backoffDelayMs: 200, backoffMaxMs: 10_000 };
+export const DEFAULT_DELIVERY: DeliveryPolicy = {
+  retry: 5,
+  backoffDelayMs: 200,
+  backoffMaxMs: 10_000,
+};
 
 /**
  * Exponential backoff: retry n (1-based) waits `backoffDelayMs · 2^(n-1)`, capped.

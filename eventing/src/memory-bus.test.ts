@@ -138,7 +138,11 @@ describe('MemoryBus', () => {
   it('a dead-letter topic can be subscribed like any topic', async () => {
     bus = new MemoryBus({ log });
     const dlq: AnyParleyEvent[] = [];
-    bus.subscribe({ topic: deadLetterTopic(topic), group: 'triage', handler: async (e) => void dlq.push(e) });
+    bus.subscribe({
+      topic: deadLetterTopic(topic),
+      group: 'triage',
+      handler: async (e) => void dlq.push(e),
+    });
     bus.subscribe({
       topic,
       group: 'g',
@@ -178,7 +182,11 @@ describe('MemoryBus', () => {
     bus = new MemoryBus({ log });
     for (const n of [0, 1]) await bus.emit(messageSend('r_1', n));
     const seen: number[] = [];
-    const sub = bus.subscribe({ topic, group: 'late', handler: async (e) => void seen.push(seqOf(e)) });
+    const sub = bus.subscribe({
+      topic,
+      group: 'late',
+      handler: async (e) => void seen.push(seqOf(e)),
+    });
     await bus.idle();
     expect(seen).toEqual([0, 1]);
     await sub.close();
@@ -292,7 +300,11 @@ describe('MemoryBus', () => {
         (e.data as { body: string }).body = 'mutated';
       },
     });
-    bus.subscribe({ topic, group: 'reader', handler: async (e) => void bodies.push((e.data as { body: string }).body) });
+    bus.subscribe({
+      topic,
+      group: 'reader',
+      handler: async (e) => void bodies.push((e.data as { body: string }).body),
+    });
     await bus.emit(messageSend('r_1', 7));
     await bus.idle();
     expect(bodies).toEqual(['hello 7']);

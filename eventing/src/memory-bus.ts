@@ -19,7 +19,12 @@
 import type { ErrorCode } from '@parley/protocol';
 import { asParleyError, createLogger, fnv1a32, type Logger, ParleyError } from '@parley/runtime';
 import { CATALOG, deadLetterTopic, isEventType, TOPIC_PARTITIONS } from './catalog';
-import { type AnyParleyEvent, fromKafkaRecord, type ParleyEvent, toKafkaRecord } from './cloudevent';
+import {
+  type AnyParleyEvent,
+  fromKafkaRecord,
+  type ParleyEvent,
+  toKafkaRecord,
+} from './cloudevent';
 import { backoffMs, DEFAULT_DELIVERY, type DeliveryPolicy, sleep } from './delivery-policy';
 import type { EventSink } from './event-sink';
 
@@ -140,7 +145,8 @@ export class MemoryBus implements EventSink {
    * @example await bus.emit(createEvent('parley.message.send', data, { source: 'gateway' }))
    */
   async emit(event: ParleyEvent): Promise<void> {
-    if (!isEventType(event.type)) throw new ParleyError('bad_request', `unknown event type ${event.type}`);
+    if (!isEventType(event.type))
+      throw new ParleyError('bad_request', `unknown event type ${event.type}`);
     const record = toKafkaRecord(event);
     fromKafkaRecord(record);
     this.append(CATALOG[event.type].topic, record);
@@ -151,7 +157,8 @@ export class MemoryBus implements EventSink {
    * @example bus.subscribe({ topic: TOPICS.messageCommands, group: 'message-write', handler })
    */
   subscribe(opts: BusSubscribeOptions): BusSubscription {
-    if (!opts.topic || !opts.group) throw new ParleyError('bad_request', 'subscribe needs a topic and a group');
+    if (!opts.topic || !opts.group)
+      throw new ParleyError('bad_request', 'subscribe needs a topic and a group');
     const topic = this.topic(opts.topic);
     let group = topic.groups.get(opts.group);
     if (!group) {
@@ -266,7 +273,10 @@ export class MemoryBus implements EventSink {
         this.trim(topic);
       }
     } catch (err) {
-      this.log.error({ err, topic: topic.name, group: group.name, partition: p }, 'memory bus worker failed');
+      this.log.error(
+        { err, topic: topic.name, group: group.name, partition: p },
+        'memory bus worker failed',
+      );
     } finally {
       group.running[p] = false;
       for (const w of [...this.idleWaiters]) {
@@ -277,9 +287,20 @@ export class MemoryBus implements EventSink {
   }
 
   /** True once the entry is done with (handled or dead-lettered); false if the member closed first. */
-  private async deliver(topic: TopicState, group: Group, member: Member, entry: Entry): Promise<boolean> {
+  private async deliver(
+    topic: TopicState,
+    group: Group,
+    member: Member,
+    entry: Entry,
+  ): Promise<boolean> {
     const event = fromKafkaRecord(entry.record);
-    const ctx = { topic: topic.name, group: group.name, ceId: event.id, ceType: event.type, key: event.partitionkey };
+    const ctx = {
+      topic: topic.name,
+      group: group.name,
+      ceId: event.id,
+      ceType: event.type,
+      key: event.partitionkey,
+    };
     for (let attempt = 1; ; attempt++) {
       if (member.abort.signal.aborted) return false;
       try {
@@ -289,8 +310,17 @@ export class MemoryBus implements EventSink {
       } catch (err) {
         const e = asParleyError(err);
         if (!e.retriable || attempt > member.policy.retry) {
-          this.log.warn({ ...ctx, code: e.code, reason: e.message, attempts: attempt }, 'event dead-lettered');
-          const dead = { topic: topic.name, group: group.name, code: e.code, reason: e.message, attempts: attempt };
+          this.log.warn(
+            { ...ctx, code: e.code, reason: e.message, attempts: attempt },
+            'event dead-lettered',
+          );
+          const dead = {
+            topic: topic.name,
+            group: group.name,
+            code: e.code,
+            reason: e.message,
+            attempts: attempt,
+          };
           this.append(deadLetterTopic(topic.name), entry.record, dead);
           return true;
         }
@@ -307,12 +337,16 @@ export class MemoryBus implements EventSink {
     topic.logs.forEach((log, p) => {
       if (excess <= 0) return;
       let consumedByAll = log.end;
-      for (const g of topic.groups.values()) consumedByAll = Math.min(consumedByAll, g.next[p] as number);
+      for (const g of topic.groups.values())
+        consumedByAll = Math.min(consumedByAll, g.next[p] as number);
       excess -= log.dropBefore(Math.min(consumedByAll, log.start + excess));
     });
     if (excess > 0 && !topic.warnedOverBound) {
       topic.warnedOverBound = true;
-      this.log.warn({ topic: topic.name, bound: this.retainPerTopic }, 'topic retains more than its bound: a group is behind');
+      this.log.warn(
+        { topic: topic.name, bound: this.retainPerTopic },
+        'topic retains more than its bound: a group is behind',
+      );
     }
   }
 }

@@ -13,7 +13,13 @@ let counter = 0;
 export function messageSend(roomId: string, n = counter++): ParleyEvent<'parley.message.send'> {
   return createEvent(
     'parley.message.send',
-    { actorId: 'u_tester', roomId, clientMsgId: `c-${n}`, body: `hello ${n}`, acceptedTs: Date.now() },
+    {
+      actorId: 'u_tester',
+      roomId,
+      clientMsgId: `c-${n}`,
+      body: `hello ${n}`,
+      acceptedTs: Date.now(),
+    },
     { source: 'test' },
   );
 }
@@ -39,7 +45,11 @@ export function deferred<T = void>(): Deferred<T> {
 }
 
 /** Polls `check` until it returns true (no fixed sleeps in tests); throws after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

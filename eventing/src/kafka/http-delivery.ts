@@ -25,12 +25,15 @@ export type HttpDeliveryResult =
   | { outcome: 'aborted'; attempts: number };
 
 /** Statuses worth retrying: the sink may succeed later. */
-export const isRetriableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
+export const isRetriableStatus = (status: number): boolean =>
+  status === 408 || status === 429 || status >= 500;
 
 /** Knative truncates `knativeerrordata` to this many bytes. */
 export const ERROR_DATA_MAX_BYTES = 1024;
 
-type Attempt = { ok: true; status: number } | { ok: false; retriable: boolean; status?: number; data: string };
+type Attempt =
+  | { ok: true; status: number }
+  | { ok: false; retriable: boolean; status?: number; data: string };
 
 async function attempt(event: ParleyEvent, opts: HttpDeliveryOptions): Promise<Attempt> {
   const { headers, body } = toHttpBinary(event);
@@ -59,7 +62,10 @@ const errorText = (err: unknown): string => {
 /**
  * @example const r = await deliverHttp(event, { sinkUrl, timeoutMs: 30_000, ...DEFAULT_DELIVERY })
  */
-export async function deliverHttp(event: ParleyEvent, opts: HttpDeliveryOptions): Promise<HttpDeliveryResult> {
+export async function deliverHttp(
+  event: ParleyEvent,
+  opts: HttpDeliveryOptions,
+): Promise<HttpDeliveryResult> {
   for (let attempts = 1; ; attempts++) {
     const r = await attempt(event, opts);
     if (r.ok) return { outcome: 'delivered', status: r.status, attempts };
@@ -73,6 +79,7 @@ export async function deliverHttp(event: ParleyEvent, opts: HttpDeliveryOptions)
       };
     }
     opts.onRetry?.(attempts, r.status === undefined ? r.data : `status ${r.status}`);
-    if (!(await sleep(backoffMs(attempts, opts), opts.signal))) return { outcome: 'aborted', attempts };
+    if (!(await sleep(backoffMs(attempts, opts), opts.signal)))
+      return { outcome: 'aborted', attempts };
   }
 }

@@ -9,7 +9,13 @@
  * to its own topic, unless `topic` pins it like a real KafkaSink (an event
  * of another topic is then refused, which catches a miswired K_SINK).
  */
-import { asParleyError, installErrorHandler, type Logger, mountOps, ParleyError } from '@parley/runtime';
+import {
+  asParleyError,
+  installErrorHandler,
+  type Logger,
+  mountOps,
+  ParleyError,
+} from '@parley/runtime';
 import { Hono } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { CATALOG } from '../catalog';
@@ -53,7 +59,10 @@ export function createKafkaSinkApp(opts: KafkaSinkAppOptions): Hono {
       event = fromHttp(c.req.raw.headers, await c.req.text());
       const topic = CATALOG[event.type].topic;
       if (opts.topic && topic !== opts.topic) {
-        throw new ParleyError('bad_request', `${event.type} belongs on ${topic}, not on this sink's ${opts.topic}`);
+        throw new ParleyError(
+          'bad_request',
+          `${event.type} belongs on ${topic}, not on this sink's ${opts.topic}`,
+        );
       }
     } catch (err) {
       const e = asParleyError(err);

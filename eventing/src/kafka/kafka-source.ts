@@ -70,22 +70,37 @@ export function deadLetterRecord(record: ConsumedRecord, why: DeadLetterReason):
   for (const [k, v] of Object.entries(record.headers)) if (v !== undefined) headers[k] = v;
   if (why.status !== undefined) headers.ce_knativeerrorcode = String(why.status);
   headers.ce_knativeerrordest = why.sinkUrl;
-  headers.ce_knativeerrordata = Buffer.from(why.data).subarray(0, ERROR_DATA_MAX_BYTES).toString('base64');
+  headers.ce_knativeerrordata = Buffer.from(why.data)
+    .subarray(0, ERROR_DATA_MAX_BYTES)
+    .toString('base64');
   return { key: record.key, value: record.value, headers };
 }
 
 function metricsOf(registry: Registry | undefined) {
   if (!registry) return undefined;
-  const get = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const get = <M>(name: string, make: () => M): M =>
+    (registry.getSingleMetric(name) as M | undefined) ?? make();
   const labelNames = ['group', 'topic'] as const;
   return {
     delivered: get(
       'parley_source_delivered_total',
-      () => new Counter({ name: 'parley_source_delivered_total', help: 'Records delivered (2xx)', labelNames, registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'parley_source_delivered_total',
+          help: 'Records delivered (2xx)',
+          labelNames,
+          registers: [registry],
+        }),
     ),
     retried: get(
       'parley_source_retried_total',
-      () => new Counter({ name: 'parley_source_retried_total', help: 'Delivery retries', labelNames, registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'parley_source_retried_total',
+          help: 'Delivery retries',
+          labelNames,
+          registers: [registry],
+        }),
     ),
     deadLettered: get(
       'parley_source_dead_lettered_total',
@@ -128,14 +143,21 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const producer = createRecordProducer(opts.kafka);
 
   /** Produces to the dead-letter topic, retrying until Kafka takes it or we stop. */
-  async function deadLetter(record: ConsumedRecord, why: DeadLetterReason, signal: AbortSignal): Promise<boolean> {
+  async function deadLetter(
+    record: ConsumedRecord,
+    why: DeadLetterReason,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     const out = deadLetterRecord(record, why);
     for (let attempt = 1; ; attempt++) {
       try {
         await producer.send(deadLetterTopic(record.topic), out);
         return true;
       } catch (err) {
-        log.error({ err, topic: record.topic, partition: record.partition, offset: record.offset }, 'dead-letter produce failed');
+        log.error(
+          { err, topic: record.topic, partition: record.partition, offset: record.offset },
+          'dead-letter produce failed',
+        );
         if (!(await sleep(backoffMs(attempt, policy), signal))) return false;
       }
     }
@@ -151,11 +173,19 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     } catch (err) {
       const e = asParleyError(err);
       log.warn({ ...where, reason: e.message }, 'invalid record dead-lettered');
-      if (!(await deadLetter(record, { status: 400, sinkUrl: opts.sinkUrl, data: e.message }, signal))) return 'leave';
+      if (
+        !(await deadLetter(record, { status: 400, sinkUrl: opts.sinkUrl, data: e.message }, signal))
+      )
+        return 'leave';
       metrics?.deadLettered.inc({ ...labels, reason: 'invalid' });
       return 'commit';
     }
-    const elog = log.child({ ...where, ceId: event.id, ceType: event.type, key: event.partitionkey });
+    const elog = log.child({
+      ...where,
+      ceId: event.id,
+      ceType: event.type,
+      key: event.partitionkey,
+    });
     const started = performance.now();
     const result = await deliverHttp(event, {
       ...policy,
@@ -171,8 +201,15 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     if (result.outcome === 'aborted') return 'leave';
     if (result.outcome === 'dead-letter') {
       const reason = result.retriable ? 'exhausted' : 'refused';
-      elog.warn({ status: result.status, attempts: result.attempts, reason }, 'event dead-lettered');
-      const why = { sinkUrl: opts.sinkUrl, data: result.data, ...(result.status ? { status: result.status } : {}) };
+      elog.warn(
+        { status: result.status, attempts: result.attempts, reason },
+        'event dead-lettered',
+      );
+      const why = {
+        sinkUrl: opts.sinkUrl,
+        data: result.data,
+        ...(result.status ? { status: result.status } : {}),
+      };
       if (!(await deadLetter(record, why, signal))) return 'leave';
       metrics?.deadLettered.inc({ ...labels, reason });
     } else {

@@ -5,7 +5,14 @@
  * admin, and an EventSink that produces CloudEvents in the Kafka binding.
  */
 import { type Logger, ParleyError } from '@parley/runtime';
-import { type Consumer, Kafka, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Consumer,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import { CATALOG, deadLetterTopic, isEventType, TOPIC_PARTITIONS, TOPICS } from '../catalog';
 import { type KafkaRecordLike, toKafkaRecord } from '../cloudevent';
 import type { EventSink } from '../event-sink';
@@ -36,7 +43,11 @@ function logCreatorFor(log: Logger) {
  * @param brokers `host:port` list (a comma-separated string is split)
  * @example const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: 'kafka-sink', log })
  */
-export function createKafka(opts: { brokers: string | readonly string[]; clientId: string; log: Logger }): KafkaClient {
+export function createKafka(opts: {
+  brokers: string | readonly string[];
+  clientId: string;
+  log: Logger;
+}): KafkaClient {
   const brokers = (typeof opts.brokers === 'string' ? opts.brokers.split(',') : [...opts.brokers])
     .map((b) => b.trim())
     .filter(Boolean);
@@ -45,7 +56,12 @@ export function createKafka(opts: { brokers: string | readonly string[]; clientI
   const client: KafkaClient = { clientId: opts.clientId, brokers, log: opts.log };
   clients.set(
     client,
-    new Kafka({ clientId: opts.clientId, brokers, logLevel: logLevel.WARN, logCreator: logCreatorFor(log) }),
+    new Kafka({
+      clientId: opts.clientId,
+      brokers,
+      logLevel: logLevel.WARN,
+      logCreator: logCreatorFor(log),
+    }),
   );
   return client;
 }
@@ -67,8 +83,21 @@ export interface RecordProducer {
   close(): Promise<void>;
 }
 
+/** Records per produce request when sends pile up. */
+const MAX_BATCH = 500;
+
+interface PendingSend {
+  topic: string;
+  record: OutgoingRecord;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * A producer that connects on first use.
+ * A producer that connects on first use and keeps call order: concurrent
+ * `send`s are queued and go out as sequential batches (one produce request
+ * each), so records of one key land in the order `send` was called — kafkajs
+ * alone reorders concurrent sends when one of them is retried.
  * @example await createRecordProducer(kafka).send('t', { key: 'k', value: '{}', headers: {} })
  */
 export function createRecordProducer(client: KafkaClient): RecordProducer {
@@ -99,18 +128,45 @@ export function createRecordProducer(client: KafkaClient): RecordProducer {
     });
     return connecting;
   };
+
+  let queue: PendingSend[] = [];
+  let running = false;
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    while (queue.length) {
+      const batch = queue.slice(0, MAX_BATCH);
+      queue = queue.slice(batch.length);
+      const byTopic = new Map<string, Array<OutgoingRecord>>();
+      for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.record]);
+      try {
+        await connect();
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+    // In the same tick as the empty check: a send queued later starts a new flush.
+    running = false;
+  };
+
   return {
     connect,
-    async send(topic, record) {
-      await connect();
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ key: record.key, value: record.value, headers: record.headers }],
+    send(topic, record) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ topic, record, resolve, reject });
+        if (!running) {
+          running = true;
+          flushing = flush();
+        }
       });
     },
     isConnected: () => connected,
     async close() {
+      await flushing;
       if (connecting) await connecting.catch(() => undefined);
       await producer.disconnect();
     },
@@ -132,11 +188,14 @@ export function kafkaEventSink(client: KafkaClient): KafkaEventSink {
   const producer = createRecordProducer(client);
   return {
     async emit(event) {
-      if (!isEventType(event.type)) throw new ParleyError('bad_request', `unknown event type ${event.type}`);
+      if (!isEventType(event.type))
+        throw new ParleyError('bad_request', `unknown event type ${event.type}`);
       try {
         await producer.send(CATALOG[event.type].topic, toKafkaRecord(event));
       } catch (err) {
-        throw new ParleyError('unavailable', `Kafka refused the event: ${String(err)}`, { cause: err });
+        throw new ParleyError('unavailable', `Kafka refused the event: ${String(err)}`, {
+          cause: err,
+        });
       }
     },
     connect: () => producer.connect(),
@@ -169,6 +228,8 @@ export interface RecordConsumerOptions {
   concurrency?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** Start these partitions at these offsets instead of the committed ones (replays, tests). */
+  startOffsets?: ReadonlyArray<{ topic: string; partition: number; offset: string }>;
   /**
    * Called for one record at a time per partition, in offset order. `signal`
    * aborts when the consumer stops: return 'leave' then.
@@ -196,16 +257,23 @@ const firstHeader = (v: unknown): Buffer | undefined => {
  * after `handle` says 'commit', so a crash redelivers (at least once).
  * @example createRecordConsumer(kafka, { group: 'g', topics: ['t'], handle: async (r) => 'commit' })
  */
-export function createRecordConsumer(client: KafkaClient, opts: RecordConsumerOptions): RecordConsumer {
+export function createRecordConsumer(
+  client: KafkaClient,
+  opts: RecordConsumerOptions,
+): RecordConsumer {
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-  const heartbeatInterval = opts.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeout / 3));
+  const heartbeatInterval =
+    opts.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeout / 3));
   const consumer: Consumer = inner(client).consumer({
     groupId: opts.group,
     sessionTimeout,
     heartbeatInterval,
+    // An idle long-poll fetch delays stop() by up to this much (kafkajs default 5 s).
+    maxWaitTimeInMs: 1_000,
     allowAutoTopicCreation: false,
   });
   const abort = new AbortController();
+  const inflight = new Set<Promise<void>>();
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
@@ -215,7 +283,10 @@ export function createRecordConsumer(client: KafkaClient, opts: RecordConsumerOp
   });
   consumer.on(consumer.events.CRASH, (e) => {
     joined = false;
-    client.log.error({ err: e.payload.error, group: opts.group, restart: e.payload.restart }, 'Kafka consumer crashed');
+    client.log.error(
+      { err: e.payload.error, group: opts.group, restart: e.payload.restart },
+      'Kafka consumer crashed',
+    );
   });
   let started = false;
   return {
@@ -223,7 +294,10 @@ export function createRecordConsumer(client: KafkaClient, opts: RecordConsumerOp
       const concurrency = opts.concurrency ?? (await partitionCount(client, opts.topics));
       await consumer.connect();
       started = true;
-      await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+      await consumer.subscribe({
+        topics: [...opts.topics],
+        fromBeginning: opts.fromBeginning ?? true,
+      });
       await consumer.run({
         autoCommit: false,
         partitionsConsumedConcurrently: Math.max(1, concurrency),
@@ -241,21 +315,40 @@ export function createRecordConsumer(client: KafkaClient, opts: RecordConsumerOp
           };
           // kafkajs heartbeats only between messages: keep the membership
           // alive while one record is retried for longer than a session.
-          const keepAlive = setInterval(() => heartbeat().catch(() => undefined), heartbeatInterval);
-          try {
-            const outcome = await opts.handle(record, abort.signal);
-            if (outcome !== 'commit' || abort.signal.aborted) return;
+          const keepAlive = setInterval(
+            () => heartbeat().catch(() => undefined),
+            heartbeatInterval,
+          );
+          const work = (async () => {
+            // Committed even while stopping: the record was handled.
+            if ((await opts.handle(record, abort.signal)) !== 'commit') return;
             const next = (BigInt(message.offset) + 1n).toString();
             await consumer.commitOffsets([{ topic, partition, offset: next }]);
+          })();
+          inflight.add(work);
+          try {
+            await work;
           } finally {
+            inflight.delete(work);
             clearInterval(keepAlive);
           }
         },
       });
+      for (const at of opts.startOffsets ?? []) consumer.seek(at);
     },
     async stop() {
       abort.abort();
-      if (started) await consumer.disconnect();
+      if (started) {
+        // kafkajs ignores commits once it is stopping: let the handlers in
+        // flight finish and commit first, taking no new records meanwhile.
+        try {
+          consumer.pause(opts.topics.map((topic) => ({ topic })));
+        } catch {
+          // not running yet
+        }
+        await Promise.allSettled([...inflight]);
+        await consumer.disconnect();
+      }
       joined = false;
     },
     isJoined: () => joined,
@@ -264,7 +357,10 @@ export function createRecordConsumer(client: KafkaClient, opts: RecordConsumerOp
 
 // ---------------------------------------------------------------- admin
 
-async function withAdmin<T>(client: KafkaClient, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  client: KafkaClient,
+  fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
+): Promise<T> {
   const admin = inner(client).admin();
   await admin.connect();
   try {
@@ -275,7 +371,10 @@ async function withAdmin<T>(client: KafkaClient, fn: (admin: ReturnType<Kafka['a
 }
 
 /** Total partitions of `topics` (they must exist). */
-export async function partitionCount(client: KafkaClient, topics: readonly string[]): Promise<number> {
+export async function partitionCount(
+  client: KafkaClient,
+  topics: readonly string[],
+): Promise<number> {
   return withAdmin(client, async (admin) => {
     const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
     return meta.topics.reduce((n, t) => n + t.partitions.length, 0);
@@ -284,7 +383,7 @@ export async function partitionCount(client: KafkaClient, topics: readonly strin
 
 /**
  * Creates each topic and its dead-letter topic unless it exists (safe to run
- * concurrently and repeatedly). Returns the topics it created.
+ * concurrently and repeatedly). Returns the topics that were missing.
  * @example await ensureTopics(kafka) // every topic of TOPICS + .dlq, TOPIC_PARTITIONS each
  */
 export async function ensureTopics(
@@ -305,8 +404,29 @@ export async function ensureTopics(
   });
 }
 
+/** Deletes topics (tests clean up their per-run topics). */
+export async function deleteTopics(client: KafkaClient, topics: readonly string[]): Promise<void> {
+  if (!topics.length) return;
+  await withAdmin(client, (admin) => admin.deleteTopics({ topics: [...topics] }));
+}
+
+/** The next offset to be written (high watermark) of each partition of `topic`. */
+export async function topicEndOffsets(
+  client: KafkaClient,
+  topic: string,
+): Promise<Map<number, string>> {
+  return withAdmin(client, async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, o.high]));
+  });
+}
+
 /** The group's committed offset per partition of `topic` (-1: nothing committed). */
-export async function committedOffsets(client: KafkaClient, group: string, topic: string): Promise<Map<number, bigint>> {
+export async function committedOffsets(
+  client: KafkaClient,
+  group: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
   return withAdmin(client, async (admin) => {
     const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     const out = new Map<number, bigint>();

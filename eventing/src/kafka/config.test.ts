@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig } from '@parley/runtime';
+import { describe, expect, it } from 'vitest';
+import { KafkaSinkConfig, KafkaSourceConfig } from './config';
+
+const base = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  SOURCE_TOPICS: 'parley.message.commands, parley.room.commands',
+  CONSUMER_GROUP: 'message-write',
+  SINK_URL: 'http://127.0.0.1:8081/',
+};
+
+describe('eventing process config', () => {
+  it('the source reads a topic list and applies the delivery defaults', () => {
+    const cfg = loadConfig(KafkaSourceConfig, base);
+    expect(cfg.SOURCE_TOPICS).toEqual(['parley.message.commands', 'parley.room.commands']);
+    expect(cfg).toMatchObject({
+      DELIVERY_RETRY: 5,
+      DELIVERY_BACKOFF_DELAY_MS: 200,
+      DELIVERY_BACKOFF_MAX_MS: 10_000,
+    });
+    expect(cfg.PORT).toBeUndefined();
+  });
+
+  it('the source refuses a missing sink, an empty topic list and a negative retry, naming them', () => {
+    const bad = { ...base, SINK_URL: undefined, SOURCE_TOPICS: ' , ', DELIVERY_RETRY: '-1' };
+    let err: unknown;
+    try {
+      loadConfig(KafkaSourceConfig, bad);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    for (const name of ['SINK_URL', 'SOURCE_TOPICS', 'DELIVERY_RETRY'])
+      expect((err as Error).message).toContain(name);
+  });
+
+  it('the sink needs a port and binds to loopback by default', () => {
+    expect(() => loadConfig(KafkaSinkConfig, { KAFKA_BROKERS: 'x:1' })).toThrow(/PORT/);
+    expect(loadConfig(KafkaSinkConfig, { KAFKA_BROKERS: 'x:1', PORT: '8090' })).toMatchObject({
+      PORT: 8090,
+      HOST: '127.0.0.1',
+    });
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * Environment of the two eventing processes, validated once at start
+ * (`loadConfig(KafkaSourceConfig)`): a bad value stops the process with a
+ * message naming the variable.
+ */
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string()).min(1, 'needs at least one topic'));
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const KafkaSourceConfig = z.object({
+  KAFKA_BROKERS: z.string().min(1),
+  /** Comma-separated. */
+  SOURCE_TOPICS: list,
+  CONSUMER_GROUP: z.string().min(1),
+  SINK_URL: z.url(),
+  DELIVERY_RETRY: int(0).default(5),
+  DELIVERY_BACKOFF_DELAY_MS: int(1).default(200),
+  DELIVERY_BACKOFF_MAX_MS: int(1).default(10_000),
+  DELIVERY_TIMEOUT_MS: int(1).default(30_000),
+  /** Kafka's group.min.session.timeout.ms is 6 s by default. */
+  CONSUMER_SESSION_TIMEOUT_MS: int(6_000).default(30_000),
+  INITIAL_OFFSET: z.enum(['earliest', 'latest']).default('earliest'),
+  /** If set, /healthz /readyz /metrics are served on it. */
+  PORT: int(1).max(65_535).optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+});
+export type KafkaSourceConfig = z.infer<typeof KafkaSourceConfig>;
+
+export const KafkaSinkConfig = z.object({
+  KAFKA_BROKERS: z.string().min(1),
+  PORT: int(1).max(65_535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Pin the sink to one topic, like a Knative KafkaSink. */
+  SINK_TOPIC: z.string().min(1).optional(),
+});
+export type KafkaSinkConfig = z.infer<typeof KafkaSinkConfig>;
