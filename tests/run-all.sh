@@ -11,8 +11,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "typecheck (tsc --noEmit, strict)"
 npx tsc -p tsconfig.json
 
-step "lint (biome)"
-npx biome lint .
+step "lint and format (biome)"
+npx biome check .
 
 step "unit tests (no services)"
 npx vitest run --project unit

@@ -5,9 +5,12 @@
 import { loadConfig } from '@parley/runtime';
 import { z } from 'zod';
 
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 export const GatewayLimitsSchema = z.object({
   /** Frames per second a socket may send (token bucket refill). */
@@ -38,4 +41,5 @@ export const GatewayConfigSchema = GatewayLimitsSchema.extend({
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
-export const readGatewayConfig = (env = process.env): GatewayConfig => loadConfig(GatewayConfigSchema, env);
+export const readGatewayConfig = (env = process.env): GatewayConfig =>
+  loadConfig(GatewayConfigSchema, env);

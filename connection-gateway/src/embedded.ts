@@ -8,11 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  invokeCloudEventFunction,
-  MemoryFanout,
-  TOPICS,
-} from '@parley/eventing';
+import { invokeCloudEventFunction, MemoryFanout, TOPICS } from '@parley/eventing';
 import { MemoryBus } from '@parley/eventing/memory-bus';
 import { createMessagesApp } from '@parley/fn-messages/app';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
@@ -59,17 +55,29 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
   const log = createLogger('parley-embedded', opts.logLevel);
   // No default secret: the embedded mode makes a fresh one per process (tokens end with the process)
   // unless JWT_SECRET is given.
-  const tokens = createTokenService(process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'));
+  const tokens = createTokenService(
+    process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
+  );
   const bus = new MemoryBus({ log: log.child({ component: 'memory-bus' }) });
   const fanout = new MemoryFanout();
   const membership = new MemoryMembershipCache();
   // Each function gets its own registry, as in its own process; /metrics shows the gateway's.
   const fnRegistry = () => new Registry();
 
-  const usersApp = createUsersApp({ store: new MemoryUserStore(), tokens, log: log.child({ fn: 'users' }), registry: fnRegistry() });
+  const usersApp = createUsersApp({
+    store: new MemoryUserStore(),
+    tokens,
+    log: log.child({ fn: 'users' }),
+    registry: fnRegistry(),
+  });
   const users = inProcess('users', usersApp);
   const roomStore = new MemoryRoomStore();
-  const roomsApp = createRoomsApp({ store: roomStore, tokens, log: log.child({ fn: 'rooms' }), registry: fnRegistry() });
+  const roomsApp = createRoomsApp({
+    store: roomStore,
+    tokens,
+    log: log.child({ fn: 'rooms' }),
+    registry: fnRegistry(),
+  });
   const rooms = inProcess('rooms', roomsApp);
   const isMember = membershipWithFallback(membership, roomsMembershipLoader(rooms));
   const messageStore = new MemoryMessageStore();
@@ -101,8 +109,16 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
   });
   // The in-memory equivalents of the two KafkaSources.
   const subs = [
-    bus.subscribe({ topic: TOPICS.roomCommands, group: 'room-ops', handler: (e) => invokeCloudEventFunction(roomOps, e, log) }),
-    bus.subscribe({ topic: TOPICS.messageCommands, group: 'message-write', handler: (e) => invokeCloudEventFunction(messageWrite, e, log) }),
+    bus.subscribe({
+      topic: TOPICS.roomCommands,
+      group: 'room-ops',
+      handler: (e) => invokeCloudEventFunction(roomOps, e, log),
+    }),
+    bus.subscribe({
+      topic: TOPICS.messageCommands,
+      group: 'message-write',
+      handler: (e) => invokeCloudEventFunction(messageWrite, e, log),
+    }),
   ];
 
   const gateway = await startGateway(
@@ -136,10 +152,9 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
 if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(process.env.PORT ?? 8080);
   const host = process.env.HOST ?? '127.0.0.1';
-  const origins = process.env.ALLOWED_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [
-    `http://localhost:${port}`,
-    `http://127.0.0.1:${port}`,
-  ];
+  const origins = process.env.ALLOWED_ORIGINS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) ?? [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
   const embedded = await startEmbedded({ port, host, allowedOrigins: origins });
   console.log(
     `\nParley (embedded mode: in-memory, one process, nothing is kept after it stops)\n` +

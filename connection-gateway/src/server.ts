@@ -33,21 +33,48 @@ export interface Gateway {
 /** ws closes a socket itself (1009) only past this; below it, oversized frames get an error frame. */
 const HARD_MAX_PAYLOAD = 4 * LIMITS.frameMaxBytes;
 
-export async function startGateway(deps: GatewayDeps, opts: { port: number; host: string }): Promise<Gateway> {
+export async function startGateway(
+  deps: GatewayDeps,
+  opts: { port: number; host: string },
+): Promise<Gateway> {
   const { log, registry, limits } = deps;
   let draining = false;
   const hub = new Hub(deps.fanout, log);
   const waiter = new CommandWaiter(deps.fanout, deps.commands, limits.COMMAND_TIMEOUT_MS);
 
-  const connections = new Gauge({ name: 'parley_gateway_connections', help: 'Open WebSockets', registers: [registry], collect() { this.set(hub.sessionCount); } });
+  const connections = new Gauge({
+    name: 'parley_gateway_connections',
+    help: 'Open WebSockets',
+    registers: [registry],
+    collect() {
+      this.set(hub.sessionCount);
+    },
+  });
   void connections;
-  const handshakes = new Counter({ name: 'parley_gateway_handshakes_total', help: 'WebSocket handshakes by outcome', labelNames: ['outcome'], registers: [registry] });
-  const refused = new Counter({ name: 'parley_gateway_frames_refused_total', help: 'Client frames refused, by error code', labelNames: ['code'], registers: [registry] });
-  const framesIn = new Counter({ name: 'parley_gateway_frames_in_total', help: 'Client frames received', registers: [registry] });
+  const handshakes = new Counter({
+    name: 'parley_gateway_handshakes_total',
+    help: 'WebSocket handshakes by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'parley_gateway_frames_refused_total',
+    help: 'Client frames refused, by error code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const framesIn = new Counter({
+    name: 'parley_gateway_frames_in_total',
+    help: 'Client frames received',
+    registers: [registry],
+  });
 
   const app = new Hono();
   installErrorHandler(app, log);
-  mountOps(app, { registry, ready: async () => !draining && (deps.ready ? await deps.ready() : true) });
+  mountOps(app, {
+    registry,
+    ready: async () => !draining && (deps.ready ? await deps.ready() : true),
+  });
   app.route('/api/v1', createApi(deps, waiter));
   if (deps.staticRoot) serveWebClient(app, deps.staticRoot);
 
@@ -55,7 +82,8 @@ export async function startGateway(deps: GatewayDeps, opts: { port: number; host
     noServer: true,
     maxPayload: HARD_MAX_PAYLOAD,
     // Select `parley.v1` when offered, so the token is not echoed back in the response.
-    handleProtocols: (protocols) => (protocols.has(PROTOCOL_NAME) ? PROTOCOL_NAME : (protocols.values().next().value ?? false)),
+    handleProtocols: (protocols) =>
+      protocols.has(PROTOCOL_NAME) ? PROTOCOL_NAME : (protocols.values().next().value ?? false),
   });
 
   const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }) as Server;
@@ -84,7 +112,13 @@ export async function startGateway(deps: GatewayDeps, opts: { port: number; host
     }
     deps.tokens.verify(tokenFromUpgrade(url, req.headers['sec-websocket-protocol'])).then(
       (claims) => wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, claims)),
-      (err) => reject(socket, 401, 'unauthorized', err instanceof ParleyError ? err.message : 'invalid token'),
+      (err) =>
+        reject(
+          socket,
+          401,
+          'unauthorized',
+          err instanceof ParleyError ? err.message : 'invalid token',
+        ),
     );
   });
 
@@ -102,7 +136,9 @@ export async function startGateway(deps: GatewayDeps, opts: { port: number; host
       framesIn.inc();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const text = isBinary ? '\u0000' : buf.toString('utf8');
-      chain = chain.then(() => handleFrame(session, text, buf.byteLength, frameDeps)).catch((err) => slog.error({ err }, 'frame handler crashed'));
+      chain = chain
+        .then(() => handleFrame(session, text, buf.byteLength, frameDeps))
+        .catch((err) => slog.error({ err }, 'frame handler crashed'));
     });
     const expiry = setTimeout(
       () => session.close(CLOSE_CODES.tokenExpired.code, 'token expired'),
@@ -115,7 +151,9 @@ export async function startGateway(deps: GatewayDeps, opts: { port: number; host
     });
     ws.on('error', (err) => slog.warn({ err }, 'socket error'));
     const ready = (async () => {
-      const r = await deps.rooms.getJson<{ roomIds: string[] }>(`/internal/users/${encodeURIComponent(claims.userId)}/room-ids`);
+      const r = await deps.rooms.getJson<{ roomIds: string[] }>(
+        `/internal/users/${encodeURIComponent(claims.userId)}/room-ids`,
+      );
       await hub.add(session, r?.roomIds ?? []);
       if (session.closed) await hub.remove(session);
       else session.send({ type: 'ready', userId: claims.userId, sessionId: session.id });
@@ -136,7 +174,8 @@ export async function startGateway(deps: GatewayDeps, opts: { port: number; host
       if (draining) return;
       draining = true;
       log.info({ sessions: hub.sessionCount }, 'draining');
-      for (const s of hub.allSessions()) s.close(CLOSE_CODES.goingAway.code, 'server restarting; reconnect');
+      for (const s of hub.allSessions())
+        s.close(CLOSE_CODES.goingAway.code, 'server restarting; reconnect');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, limits.DRAIN_TIMEOUT_MS);
         server.close(() => {

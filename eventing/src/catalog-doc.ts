@@ -41,9 +41,17 @@ export function renderEventsDoc(): string {
   ];
   for (const topic of Object.values(TOPICS)) {
     const types = (Object.keys(CATALOG) as EventType[]).filter((t) => CATALOG[t].topic === topic);
-    lines.push(`| \`${topic}\` | \`${deadLetterTopic(topic)}\` | ${types.map((t) => `\`${t}\``).join(', ')} |`);
+    lines.push(
+      `| \`${topic}\` | \`${deadLetterTopic(topic)}\` | ${types.map((t) => `\`${t}\``).join(', ')} |`,
+    );
   }
-  lines.push('', '## Types', '', '| type | kind | topic | key | data | what |', '| --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    '',
+    '## Types',
+    '',
+    '| type | kind | topic | key | data | what |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   for (const [type, def] of Object.entries(CATALOG) as [EventType, (typeof CATALOG)[EventType]][]) {
     lines.push(
       `| \`${type}\` | ${def.kind} | \`${def.topic}\` | ${def.keyDoc} | ${fieldsOf(def.schema)} | ${def.doc} |`,

@@ -90,10 +90,17 @@ export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions
       return c.body(null, 202);
     } catch (err) {
       const e = asParleyError(err);
-      handled.inc({ function: fn.name, type: event.type, outcome: e.retriable ? 'retry' : 'refused' });
+      handled.inc({
+        function: fn.name,
+        type: event.type,
+        outcome: e.retriable ? 'retry' : 'refused',
+      });
       return c.json(e.toBody(), e.retriable ? 503 : 400);
     } finally {
-      duration.observe({ function: fn.name, type: event.type }, (performance.now() - started) / 1000);
+      duration.observe(
+        { function: fn.name, type: event.type },
+        (performance.now() - started) / 1000,
+      );
     }
   });
   return app;

@@ -40,7 +40,13 @@ const REQUIRED = ['specversion', 'id', 'source', 'type'] as const;
 export function createEvent<T extends EventType>(
   type: T,
   data: EventData<T>,
-  opts: { source: string; id?: string; causationid?: string; subject?: string; traceparent?: string },
+  opts: {
+    source: string;
+    id?: string;
+    causationid?: string;
+    subject?: string;
+    traceparent?: string;
+  },
 ): ParleyEvent<T> {
   const entry = CATALOG[type];
   const parsed = entry.schema.safeParse(data);
@@ -68,9 +74,13 @@ export function createEvent<T extends EventType>(
  * Validates attributes and data read from a wire into an event of the catalog.
  * Throws ParleyError('bad_request') — never retriable — for anything invalid.
  */
-export function parseEvent(attrs: Record<string, string | undefined>, data: unknown): AnyParleyEvent {
+export function parseEvent(
+  attrs: Record<string, string | undefined>,
+  data: unknown,
+): AnyParleyEvent {
   for (const name of REQUIRED) {
-    if (!attrs[name]) throw new ParleyError('bad_request', `CloudEvent attribute ${name} is missing`);
+    if (!attrs[name])
+      throw new ParleyError('bad_request', `CloudEvent attribute ${name} is missing`);
   }
   if (attrs.specversion !== '1.0') {
     throw new ParleyError('bad_request', `unsupported specversion ${attrs.specversion}`);
@@ -114,7 +124,10 @@ function attributesOf(event: ParleyEvent): Record<string, string> {
 }
 
 /** HTTP binary content mode: attributes in `ce-` headers, data as the JSON body. */
-export function toHttpBinary(event: ParleyEvent): { headers: Record<string, string>; body: string } {
+export function toHttpBinary(event: ParleyEvent): {
+  headers: Record<string, string>;
+  body: string;
+} {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const [k, v] of Object.entries(attributesOf(event))) headers[`ce-${k}`] = v;
   return { headers, body: JSON.stringify(event.data) };
@@ -124,7 +137,10 @@ export function toHttpBinary(event: ParleyEvent): { headers: Record<string, stri
  * Reads an HTTP request in binary mode (`ce-` headers) or structured mode
  * (`content-type: application/cloudevents+json`).
  */
-export function fromHttp(headers: Headers | Record<string, string | undefined>, body: string): AnyParleyEvent {
+export function fromHttp(
+  headers: Headers | Record<string, string | undefined>,
+  body: string,
+): AnyParleyEvent {
   const get = (name: string): string | undefined =>
     headers instanceof Headers ? (headers.get(name) ?? undefined) : headers[name.toLowerCase()];
   const contentType = get('content-type') ?? '';
@@ -135,9 +151,12 @@ export function fromHttp(headers: Headers | Record<string, string | undefined>, 
     throw new ParleyError('bad_request', 'CloudEvent body is not JSON');
   }
   if (contentType.startsWith('application/cloudevents+json')) {
-    if (typeof json !== 'object' || json === null) throw new ParleyError('bad_request', 'structured CloudEvent must be a JSON object');
+    if (typeof json !== 'object' || json === null)
+      throw new ParleyError('bad_request', 'structured CloudEvent must be a JSON object');
     const { data, ...rest } = json as Record<string, unknown>;
-    const attrs = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+    const attrs = Object.fromEntries(
+      Object.entries(rest).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+    );
     return parseEvent(attrs, data);
   }
   const attrs: Record<string, string | undefined> = {};
@@ -152,7 +171,11 @@ export interface KafkaRecordLike {
 }
 
 /** Kafka binary content mode: `ce_` headers, key = partition key, value = JSON data. */
-export function toKafkaRecord(event: ParleyEvent): { key: string; value: string; headers: Record<string, string> } {
+export function toKafkaRecord(event: ParleyEvent): {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+} {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const [k, v] of Object.entries(attributesOf(event))) headers[`ce_${k}`] = v;
   return { key: event.partitionkey, value: JSON.stringify(event.data), headers };

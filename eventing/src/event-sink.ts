@@ -21,13 +21,23 @@ export function httpEventSink(url: string, timeoutMs = 10_000): EventSink {
       const { headers, body } = toHttpBinary(event);
       let res: Response;
       try {
-        res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+        res = await fetch(url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
       } catch (err) {
-        throw new ParleyError('unavailable', `event sink unreachable: ${String(err)}`, { cause: err });
+        throw new ParleyError('unavailable', `event sink unreachable: ${String(err)}`, {
+          cause: err,
+        });
       }
       if (!res.ok) {
         const text = await res.text().catch(() => '');
-        throw new ParleyError('unavailable', `event sink answered ${res.status}: ${text.slice(0, 200)}`);
+        throw new ParleyError(
+          'unavailable',
+          `event sink answered ${res.status}: ${text.slice(0, 200)}`,
+        );
       }
     },
   };

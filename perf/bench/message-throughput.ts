@@ -50,19 +50,37 @@ async function setup(api: Api, n: number, shared: boolean): Promise<Pair[]> {
     let room: Room;
     if (shared && sharedRoom) {
       room = sharedRoom;
-      await api.call('POST', `/api/v1/rooms/${room.id}/members`, { token: listenerAcc.token, body: { userId: s.user.id } });
+      await api.call('POST', `/api/v1/rooms/${room.id}/members`, {
+        token: listenerAcc.token,
+        body: { userId: s.user.id },
+      });
     } else {
-      room = (await api.call<{ room: Room }>('POST', '/api/v1/rooms', { token: s.token, body: { name: `bench ${i}`, memberIds: [listenerAcc.user.id] } })).room;
+      room = (
+        await api.call<{ room: Room }>('POST', '/api/v1/rooms', {
+          token: s.token,
+          body: { name: `bench ${i}`, memberIds: [listenerAcc.user.id] },
+        })
+      ).room;
       sharedRoom ??= room;
     }
-    pairs.push({ sender: await WsClient.connect(api, s.token), listener: undefined as unknown as WsClient, roomId: room.id });
+    pairs.push({
+      sender: await WsClient.connect(api, s.token),
+      listener: undefined as unknown as WsClient,
+      roomId: room.id,
+    });
   }
   const listener = await WsClient.connect(api, listenerAcc.token);
   for (const p of pairs) p.listener = listener;
   return pairs;
 }
 
-async function runRound(pairs: Pair[], messages: number, window: number, tag: string, hist?: hdr.Histogram) {
+async function runRound(
+  pairs: Pair[],
+  messages: number,
+  window: number,
+  tag: string,
+  hist?: hdr.Histogram,
+) {
   const sentAt = new Map<string, number>();
   const listener = pairs[0]?.listener as WsClient;
   let delivered = 0;
@@ -87,7 +105,12 @@ async function runRound(pairs: Pair[], messages: number, window: number, tag: st
         const sendOne = () => {
           const id = `${tag}-${si}-${next++}`;
           sentAt.set(id, performance.now());
-          p.sender.send({ type: 'send', roomId: p.roomId, clientMsgId: id, body: `bench message ${id}` });
+          p.sender.send({
+            type: 'send',
+            roomId: p.roomId,
+            clientMsgId: id,
+            body: `bench message ${id}`,
+          });
         };
         p.sender.ws.on('message', (data) => {
           const f = JSON.parse(data.toString()) as ServerFrame;
@@ -125,7 +148,11 @@ try {
   const pairs = await setup(api, SENDERS, values.shared ?? false);
   process.stderr.write(`warm-up…\n`);
   await runRound(pairs, Math.min(50, MESSAGES), WINDOW, 'warm');
-  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const hist = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   process.stderr.write(`measuring ${SENDERS} senders × ${MESSAGES} messages, window ${WINDOW}…\n`);
   const { seconds, total } = await runRound(pairs, MESSAGES, WINDOW, 'run', hist);
   const ms = (us: number) => (us / 1000).toFixed(1);
@@ -147,14 +174,21 @@ try {
   console.log(JSON.stringify(result, null, 2));
   const cmd = `npm run bench:messages -- ${process.argv.slice(2).join(' ')}`.trim();
   const when = new Date().toISOString();
-  const file = join(REPO_ROOT, 'perf', 'results', `${when.slice(0, 10)}-message-throughput-${SENDERS}x${MESSAGES}w${WINDOW}${values.shared ? '-shared' : ''}.md`);
+  const file = join(
+    REPO_ROOT,
+    'perf',
+    'results',
+    `${when.slice(0, 10)}-message-throughput-${SENDERS}x${MESSAGES}w${WINDOW}${values.shared ? '-shared' : ''}.md`,
+  );
   writeFileSync(
     file,
     `# Message throughput and send→deliver latency\n\n` +
       `- when: ${when}\n- command: \`${cmd}\`\n- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n` +
       `- target: ${stack ? 'real stack started by the benchmark (Kafka 3.9.1, MariaDB ×2, Redis, every function its own process), all on this machine' : url}\n` +
       `- the client (this process) runs on the same 2 cores as everything it measures\n\n` +
-      '```json\n' + JSON.stringify(result, null, 2) + '\n```\n',
+      '```json\n' +
+      JSON.stringify(result, null, 2) +
+      '\n```\n',
   );
   process.stderr.write(`recorded ${file}\n`);
   for (const p of pairs) p.sender.close();

@@ -4,19 +4,51 @@
  * the contract: docs/protocol.md is checked against it.
  */
 export const ERROR_CODES = {
-  bad_request: { status: 400, retriable: false, doc: 'The body, query or frame failed validation.' },
-  malformed_frame: { status: 400, retriable: false, doc: 'A WebSocket frame that is not JSON or not a known frame type.' },
-  frame_too_large: { status: 413, retriable: false, doc: 'A WebSocket frame larger than the frame limit.' },
+  bad_request: {
+    status: 400,
+    retriable: false,
+    doc: 'The body, query or frame failed validation.',
+  },
+  malformed_frame: {
+    status: 400,
+    retriable: false,
+    doc: 'A WebSocket frame that is not JSON or not a known frame type.',
+  },
+  frame_too_large: {
+    status: 413,
+    retriable: false,
+    doc: 'A WebSocket frame larger than the frame limit.',
+  },
   body_too_long: { status: 400, retriable: false, doc: 'A message body longer than the limit.' },
-  unauthorized: { status: 401, retriable: false, doc: 'Missing, malformed or expired token; wrong password.' },
-  forbidden: { status: 403, retriable: false, doc: 'Authenticated but not allowed (for example a disallowed Origin).' },
+  unauthorized: {
+    status: 401,
+    retriable: false,
+    doc: 'Missing, malformed or expired token; wrong password.',
+  },
+  forbidden: {
+    status: 403,
+    retriable: false,
+    doc: 'Authenticated but not allowed (for example a disallowed Origin).',
+  },
   not_member: { status: 403, retriable: false, doc: 'The user is not a member of the room.' },
   not_found: { status: 404, retriable: false, doc: 'No such user, room or route.' },
   username_taken: { status: 409, retriable: false, doc: 'Sign-up with a username that exists.' },
-  conflict: { status: 409, retriable: false, doc: 'The request conflicts with the current state (for example a DM with yourself).' },
+  conflict: {
+    status: 409,
+    retriable: false,
+    doc: 'The request conflicts with the current state (for example a DM with yourself).',
+  },
   rate_limited: { status: 429, retriable: true, doc: 'Too many frames or requests; slow down.' },
-  timeout: { status: 504, retriable: true, doc: 'A command was accepted but its result did not come back in time; retrying is safe.' },
-  unavailable: { status: 503, retriable: true, doc: 'A dependency is down or the gateway is draining.' },
+  timeout: {
+    status: 504,
+    retriable: true,
+    doc: 'A command was accepted but its result did not come back in time; retrying is safe.',
+  },
+  unavailable: {
+    status: 503,
+    retriable: true,
+    doc: 'A dependency is down or the gateway is draining.',
+  },
   internal: { status: 500, retriable: true, doc: 'A bug. Logged with its cause.' },
 } as const;
 

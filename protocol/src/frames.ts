@@ -30,7 +30,11 @@ export const SyncFrameSchema = z.object({
     .refine((r) => Object.keys(r).length <= LIMITS.syncRoomsMax, 'too many rooms'),
 });
 export const TypingFrameSchema = z.object({ type: z.literal('typing'), roomId: IdSchema });
-export const ReadFrameSchema = z.object({ type: z.literal('read'), roomId: IdSchema, seq: SeqSchema });
+export const ReadFrameSchema = z.object({
+  type: z.literal('read'),
+  roomId: IdSchema,
+  seq: SeqSchema,
+});
 export const PingFrameSchema = z.object({ type: z.literal('ping'), ref: Ref });
 
 export const ClientFrameSchema = z.discriminatedUnion('type', [

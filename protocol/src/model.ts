@@ -31,7 +31,11 @@ export const LIMITS = {
   displayNameMaxChars: 64,
 } as const;
 
-export const IdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'invalid id');
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'invalid id');
 export const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const UserSchema = z.object({

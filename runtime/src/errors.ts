@@ -10,7 +10,11 @@ export class ParleyError extends Error {
   readonly status: number;
   readonly retriable: boolean;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; retriable?: boolean },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ParleyError';
     this.code = code;
@@ -30,7 +34,9 @@ export function asParleyError(err: unknown): ParleyError {
 }
 
 /** Formats zod issues into one readable sentence for a 4xx body. */
-export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+export function describeIssues(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+): string {
   return issues
     .slice(0, 5)
     .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))

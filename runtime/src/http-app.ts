@@ -13,7 +13,9 @@ export function installErrorHandler(app: Hono, log: Logger): void {
     if (e.code === 'internal') log.error({ err, path: c.req.path }, 'unhandled error');
     return c.json(e.toBody(), e.status as 500);
   });
-  app.notFound((c) => c.json(new ParleyError('not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+  app.notFound((c) =>
+    c.json(new ParleyError('not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404),
+  );
 }
 
 /** Parses a JSON body with a schema; a clear 400 on anything else. */

@@ -21,7 +21,14 @@ const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 const server = getTestServer(target);
 server.listen(port, host, () => {
-  console.log(JSON.stringify({ level: 'info', service: target, msg: 'function listening', url: `http://${host}:${port}/` }));
+  console.log(
+    JSON.stringify({
+      level: 'info',
+      service: target,
+      msg: 'function listening',
+      url: `http://${host}:${port}/`,
+    }),
+  );
 });
 const stop = () => {
   server.close(() => process.exit(0));

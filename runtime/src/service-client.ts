@@ -19,13 +19,24 @@ export interface ServiceClient {
  * @example const users = serviceClient('http://127.0.0.1:8101'); await users.getJson('/internal/users?ids=a,b')
  * @example const users = serviceClient('http://users.internal', (req) => usersApp.fetch(req))
  */
-export function serviceClient(baseUrl: string, fetchImpl: FetchLike = (r) => fetch(r), timeoutMs = 10_000): ServiceClient {
+export function serviceClient(
+  baseUrl: string,
+  fetchImpl: FetchLike = (r) => fetch(r),
+  timeoutMs = 10_000,
+): ServiceClient {
   const base = baseUrl.replace(/\/$/, '');
   const request = async (path: string, init: RequestInit = {}) => {
     try {
-      return await fetchImpl(new Request(base + path, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) }));
+      return await fetchImpl(
+        new Request(base + path, {
+          ...init,
+          signal: init.signal ?? AbortSignal.timeout(timeoutMs),
+        }),
+      );
     } catch (err) {
-      throw new ParleyError('unavailable', `${base}${path.split('?')[0]} unreachable`, { cause: err });
+      throw new ParleyError('unavailable', `${base}${path.split('?')[0]} unreachable`, {
+        cause: err,
+      });
     }
   };
   return {
@@ -34,9 +45,12 @@ export function serviceClient(baseUrl: string, fetchImpl: FetchLike = (r) => fet
       const res = await request(path, init?.headers ? { headers: init.headers } : {});
       if (res.status === 404) return null;
       if (!res.ok) {
-        const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+        const body = (await res.json().catch(() => null)) as {
+          error?: { code?: string; message?: string };
+        } | null;
         const code = body?.error?.code;
-        if (res.status < 500 && code) throw new ParleyError(code as 'bad_request', body?.error?.message ?? code);
+        if (res.status < 500 && code)
+          throw new ParleyError(code as 'bad_request', body?.error?.message ?? code);
         throw new ParleyError('unavailable', `${base}${path.split('?')[0]} answered ${res.status}`);
       }
       return (await res.json()) as T;

@@ -43,7 +43,11 @@ export function createTokenService(secret: string, ttlSeconds = 24 * 3600): Toke
       if (!token) throw new ParleyError('unauthorized', 'missing token');
       try {
         const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
-        if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || !payload.exp) {
+        if (
+          typeof payload.sub !== 'string' ||
+          typeof payload.username !== 'string' ||
+          !payload.exp
+        ) {
           throw new ParleyError('unauthorized', 'malformed token');
         }
         return { userId: payload.sub, username: payload.username, exp: payload.exp };

@@ -53,12 +53,20 @@ function shardSpec(infra: ReturnType<typeof infraEnv>, db: string): string {
   return `0-31=${infra.MYSQL_A_URL}/${db}_0;32-63=${infra.MYSQL_B_URL}/${db}_1`;
 }
 
-async function waitReady(name: string, port: number, child: ChildProcess, logFile: string, timeoutMs = 90_000) {
+async function waitReady(
+  name: string,
+  port: number,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs = 90_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, {
+        signal: AbortSignal.timeout(2000),
+      });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -66,13 +74,18 @@ async function waitReady(name: string, port: number, child: ChildProcess, logFil
     await new Promise((r) => setTimeout(r, 250));
   }
   const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-  throw new Error(`${name} did not become ready on :${port} (exit ${child.exitCode}); log tail:\n${tail}`);
+  throw new Error(
+    `${name} did not become ready on :${port} (exit ${child.exitCode}); log tail:\n${tail}`,
+  );
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const say = (msg: string) => opts.verbose && process.stderr.write(`[stack] ${msg}\n`);
   say('bringing up MariaDB ×2, Redis, Kafka (tests/infra/up)…');
-  await run('bash', [join(REPO_ROOT, 'tests/infra/up')], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
+  await run('bash', [join(REPO_ROOT, 'tests/infra/up')], {
+    cwd: REPO_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const infra = infraEnv();
   const base = opts.portBase ?? 8100;
   const gatewayPort = opts.gatewayPort ?? 8080;
@@ -88,7 +101,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     messageSource: base + 12,
   };
   const url = (p: number) => `http://127.0.0.1:${p}`;
-  const jwtSecret = opts.jwtSecret ?? process.env.JWT_SECRET ?? randomBytes(32).toString('base64url');
+  const jwtSecret =
+    opts.jwtSecret ?? process.env.JWT_SECRET ?? randomBytes(32).toString('base64url');
   const common: Record<string, string> = {
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
@@ -107,7 +121,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   say('applying migrations and creating topics…');
   const tsx = (file: string, env: Record<string, string> = {}) =>
-    run(process.execPath, ['--import', 'tsx', file], { cwd: REPO_ROOT, env: { ...process.env, ...common, ...env } });
+    run(process.execPath, ['--import', 'tsx', file], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...common, ...env },
+    });
   await Promise.all([
     tsx('functions/users/src/migrate.ts'),
     tsx('functions/room-ops/src/migrate.ts'),
@@ -121,22 +138,50 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     args: ['runtime/src/serve-function.ts', `functions/${dir}/src/index.ts`, name],
     env: { PORT: String(p) },
   });
-  const source = (name: string, topic: string, group: string, sink: number, p: number): ProcSpec => ({
+  const source = (
+    name: string,
+    topic: string,
+    group: string,
+    sink: number,
+    p: number,
+  ): ProcSpec => ({
     name,
     port: p,
     args: ['eventing/src/kafka-source.main.ts'],
     env: { PORT: String(p), SOURCE_TOPICS: topic, CONSUMER_GROUP: group, SINK_URL: url(sink) },
   });
   const specs: ProcSpec[] = [
-    { name: 'kafka-sink', port: port.sink, args: ['eventing/src/kafka-sink.main.ts'], env: { PORT: String(port.sink) } },
+    {
+      name: 'kafka-sink',
+      port: port.sink,
+      args: ['eventing/src/kafka-sink.main.ts'],
+      env: { PORT: String(port.sink) },
+    },
     fn('users', 'users', port.users),
     fn('rooms', 'rooms', port.rooms),
     fn('messages', 'messages', port.messages),
     fn('room-ops', 'room-ops', port.roomOps),
     fn('message-write', 'message-write', port.messageWrite),
-    source('room-ops-source', TOPICS.roomCommands, 'parley-room-ops', port.roomOps, port.roomSource),
-    source('message-write-source', TOPICS.messageCommands, 'parley-message-write', port.messageWrite, port.messageSource),
-    { name: 'connection-gateway', port: gatewayPort, args: ['connection-gateway/src/main.ts'], env: { PORT: String(gatewayPort) } },
+    source(
+      'room-ops-source',
+      TOPICS.roomCommands,
+      'parley-room-ops',
+      port.roomOps,
+      port.roomSource,
+    ),
+    source(
+      'message-write-source',
+      TOPICS.messageCommands,
+      'parley-message-write',
+      port.messageWrite,
+      port.messageSource,
+    ),
+    {
+      name: 'connection-gateway',
+      port: gatewayPort,
+      args: ['connection-gateway/src/main.ts'],
+      env: { PORT: String(gatewayPort) },
+    },
   ];
 
   mkdirSync(LOG_DIR, { recursive: true });

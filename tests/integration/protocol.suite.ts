@@ -28,11 +28,19 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       return ws;
     };
     const history = (a: Account, roomId: string, q: string) =>
-      api.call<{ messages: Message[]; hasMore: boolean }>('GET', `/api/v1/rooms/${roomId}/messages?${q}`, { token: a.token });
+      api.call<{ messages: Message[]; hasMore: boolean }>(
+        'GET',
+        `/api/v1/rooms/${roomId}/messages?${q}`,
+        { token: a.token },
+      );
 
     beforeAll(async () => {
       api = new Api(baseUrl());
-      [alice, bob, carol] = await Promise.all([api.signup('alice'), api.signup('bob'), api.signup('carol')]);
+      [alice, bob, carol] = await Promise.all([
+        api.signup('alice'),
+        api.signup('bob'),
+        api.signup('carol'),
+      ]);
       const created = await api.call<{ room: Room }>('POST', '/api/v1/rooms', {
         token: alice.token,
         body: { name: 'general', memberIds: [bob.user.id] },
@@ -47,7 +55,11 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       expect(room).toMatchObject({ name: 'general', kind: 'group', memberCount: 2, lastSeq: 0 });
       const bobs = await api.call<{ rooms: Room[] }>('GET', '/api/v1/rooms', { token: bob.token });
       expect(bobs.rooms.map((r) => r.id)).toContain(room.id);
-      const detail = await api.call<{ room: Room; members: { id: string }[] }>('GET', `/api/v1/rooms/${room.id}`, { token: alice.token });
+      const detail = await api.call<{ room: Room; members: { id: string }[] }>(
+        'GET',
+        `/api/v1/rooms/${room.id}`,
+        { token: alice.token },
+      );
       expect(detail.members.map((m) => m.id).sort()).toEqual([alice.user.id, bob.user.id].sort());
     });
 
@@ -55,17 +67,29 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       const [wa, wb] = await Promise.all([connect(alice), connect(bob)]);
       const N = 150;
       const sendAll = (ws: WsClient, who: string) => {
-        for (let i = 0; i < N; i++) ws.send({ type: 'send', roomId: room.id, clientMsgId: `${who}-${i}`, body: `${who} says ${i}` });
+        for (let i = 0; i < N; i++)
+          ws.send({
+            type: 'send',
+            roomId: room.id,
+            clientMsgId: `${who}-${i}`,
+            body: `${who} says ${i}`,
+          });
       };
       sendAll(wa, 'a');
       sendAll(wb, 'b');
       const isAck = (f: ServerFrame) => f.type === 'ack' && f.roomId === room.id;
-      const [acksA, acksB] = await Promise.all([wa.waitForCount(isAck, N, 60_000), wb.waitForCount(isAck, N, 60_000)]);
+      const [acksA, acksB] = await Promise.all([
+        wa.waitForCount(isAck, N, 60_000),
+        wb.waitForCount(isAck, N, 60_000),
+      ]);
       expect(wa.frames.filter((f) => f.type === 'error')).toEqual([]);
       expect(wb.frames.filter((f) => f.type === 'error')).toEqual([]);
       // Each receives the other's 150 as `message` frames, in seq order.
       const isMsg = (f: ServerFrame) => f.type === 'message' && f.message.roomId === room.id;
-      const [inA, inB] = await Promise.all([wa.waitForCount(isMsg, N, 60_000), wb.waitForCount(isMsg, N, 60_000)]);
+      const [inA, inB] = await Promise.all([
+        wa.waitForCount(isMsg, N, 60_000),
+        wb.waitForCount(isMsg, N, 60_000),
+      ]);
       for (const frames of [inA, inB]) {
         const seqs = (frames as MessageFrame[]).map((f) => f.message.seq);
         expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
@@ -78,7 +102,9 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       expect(page3.hasMore).toBe(false);
       expect(new Set(all.map((m) => m.clientMsgId)).size).toBe(2 * N);
       for (const who of ['a', 'b']) {
-        const mine = all.filter((m) => m.clientMsgId.startsWith(`${who}-`)).map((m) => Number(m.clientMsgId.slice(2)));
+        const mine = all
+          .filter((m) => m.clientMsgId.startsWith(`${who}-`))
+          .map((m) => Number(m.clientMsgId.slice(2)));
         expect(mine).toEqual(Array.from({ length: N }, (_, i) => i));
       }
       // Acks carry the stored seq and id.
@@ -97,7 +123,11 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       const first = await ws.next<AckFrame>((f) => f.type === 'ack' && f.clientMsgId === 'retry-1');
       const from = ws.frames.length;
       ws.send(frame);
-      const second = await ws.next<AckFrame>((f) => f.type === 'ack' && f.clientMsgId === 'retry-1', 15_000, from);
+      const second = await ws.next<AckFrame>(
+        (f) => f.type === 'ack' && f.clientMsgId === 'retry-1',
+        15_000,
+        from,
+      );
       expect(second).toMatchObject({ id: first.id, seq: first.seq });
       const page = await history(alice, room.id, `after=${first.seq - 1}&limit=100`);
       expect(page.messages.filter((m) => m.clientMsgId === 'retry-1')).toHaveLength(1);
@@ -119,19 +149,41 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
     it('refuses malformed and oversized frames without harm; the socket stays usable', async () => {
       const ws = await connect(alice);
       ws.send('this is not json');
-      expect(await ws.next<ErrorFrame>((f) => f.type === 'error')).toMatchObject({ code: 'malformed_frame' });
+      expect(await ws.next<ErrorFrame>((f) => f.type === 'error')).toMatchObject({
+        code: 'malformed_frame',
+      });
       let from = ws.frames.length;
       ws.send({ type: 'teleport', roomId: room.id });
-      expect(await ws.next<ErrorFrame>((f) => f.type === 'error', 15_000, from)).toMatchObject({ code: 'malformed_frame' });
+      expect(await ws.next<ErrorFrame>((f) => f.type === 'error', 15_000, from)).toMatchObject({
+        code: 'malformed_frame',
+      });
       from = ws.frames.length;
-      ws.send({ type: 'send', roomId: room.id, clientMsgId: 'huge-1', body: 'x'.repeat(LIMITS.frameMaxBytes + 10) });
-      expect(await ws.next<ErrorFrame>((f) => f.type === 'error', 15_000, from)).toMatchObject({ code: 'frame_too_large' });
+      ws.send({
+        type: 'send',
+        roomId: room.id,
+        clientMsgId: 'huge-1',
+        body: 'x'.repeat(LIMITS.frameMaxBytes + 10),
+      });
+      expect(await ws.next<ErrorFrame>((f) => f.type === 'error', 15_000, from)).toMatchObject({
+        code: 'frame_too_large',
+      });
       from = ws.frames.length;
-      ws.send({ type: 'send', roomId: room.id, clientMsgId: 'long-1', body: '가'.repeat(LIMITS.messageBodyMaxChars + 1) });
-      expect(await ws.next<ErrorFrame>((f) => f.type === 'error', 15_000, from)).toMatchObject({ code: 'body_too_long', ref: 'long-1' });
+      ws.send({
+        type: 'send',
+        roomId: room.id,
+        clientMsgId: 'long-1',
+        body: '가'.repeat(LIMITS.messageBodyMaxChars + 1),
+      });
+      expect(await ws.next<ErrorFrame>((f) => f.type === 'error', 15_000, from)).toMatchObject({
+        code: 'body_too_long',
+        ref: 'long-1',
+      });
       from = ws.frames.length;
       ws.send({ type: 'ping', ref: 'still-there' });
-      expect(await ws.next((f) => f.type === 'pong', 15_000, from)).toEqual({ type: 'pong', ref: 'still-there' });
+      expect(await ws.next((f) => f.type === 'pong', 15_000, from)).toEqual({
+        type: 'pong',
+        ref: 'still-there',
+      });
       ws.send({ type: 'send', roomId: room.id, clientMsgId: 'after-abuse', body: 'still works' });
       await ws.next((f) => f.type === 'ack' && f.clientMsgId === 'after-abuse');
       const page = await history(alice, room.id, 'limit=100');
@@ -149,21 +201,33 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
     it('after a reconnect, sync returns exactly the messages that were missed', async () => {
       const wb = await connect(bob);
       wb.send({ type: 'send', roomId: room.id, clientMsgId: 'before-drop', body: 'seen live' });
-      const seen = await wb.next<AckFrame>((f) => f.type === 'ack' && f.clientMsgId === 'before-drop');
+      const seen = await wb.next<AckFrame>(
+        (f) => f.type === 'ack' && f.clientMsgId === 'before-drop',
+      );
       wb.close();
       await wb.waitClosed();
       const wa = await connect(alice);
       const missed: number[] = [];
       for (let i = 0; i < 5; i++) {
-        wa.send({ type: 'send', roomId: room.id, clientMsgId: `while-away-${i}`, body: `missed ${i}` });
-        missed.push((await wa.next<AckFrame>((f) => f.type === 'ack' && f.clientMsgId === `while-away-${i}`)).seq);
+        wa.send({
+          type: 'send',
+          roomId: room.id,
+          clientMsgId: `while-away-${i}`,
+          body: `missed ${i}`,
+        });
+        missed.push(
+          (await wa.next<AckFrame>((f) => f.type === 'ack' && f.clientMsgId === `while-away-${i}`))
+            .seq,
+        );
       }
       const again = await connect(bob);
       again.send({ type: 'sync', rooms: { [room.id]: seen.seq } });
       const sync = await again.next<SyncFrame>((f) => f.type === 'sync' && f.roomId === room.id);
       expect(sync.complete).toBe(true);
       expect(sync.messages.map((m) => m.seq)).toEqual(missed);
-      expect(sync.messages.map((m) => m.clientMsgId)).toEqual(missed.map((_, i) => `while-away-${i}`));
+      expect(sync.messages.map((m) => m.clientMsgId)).toEqual(
+        missed.map((_, i) => `while-away-${i}`),
+      );
       wa.close();
       again.close();
     });
@@ -172,21 +236,33 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       const [dave, erin] = await Promise.all([api.signup('dave'), api.signup('erin')]);
       const calls = Array.from({ length: 10 }, (_, i) =>
         i % 2 === 0
-          ? api.call<{ room: Room }>('POST', '/api/v1/dms', { token: dave.token, body: { userId: erin.user.id } })
-          : api.call<{ room: Room }>('POST', '/api/v1/dms', { token: erin.token, body: { userId: dave.user.id } }),
+          ? api.call<{ room: Room }>('POST', '/api/v1/dms', {
+              token: dave.token,
+              body: { userId: erin.user.id },
+            })
+          : api.call<{ room: Room }>('POST', '/api/v1/dms', {
+              token: erin.token,
+              body: { userId: dave.user.id },
+            }),
       );
       const results = await Promise.all(calls);
       expect(new Set(results.map((r) => r.room.id)).size).toBe(1);
       expect(results[0]?.room).toMatchObject({ kind: 'dm', memberCount: 2 });
-      const daves = await api.call<{ rooms: Room[] }>('GET', '/api/v1/rooms', { token: dave.token });
+      const daves = await api.call<{ rooms: Room[] }>('GET', '/api/v1/rooms', {
+        token: dave.token,
+      });
       expect(daves.rooms.filter((r) => r.kind === 'dm')).toHaveLength(1);
     });
 
     it('pages history backwards and forwards', async () => {
       const [u1, u2] = await Promise.all([api.signup('pager'), api.signup('reader')]);
-      const { room: r } = await api.call<{ room: Room }>('POST', '/api/v1/rooms', { token: u1.token, body: { name: 'paging', memberIds: [u2.user.id] } });
+      const { room: r } = await api.call<{ room: Room }>('POST', '/api/v1/rooms', {
+        token: u1.token,
+        body: { name: 'paging', memberIds: [u2.user.id] },
+      });
       const ws = await connect(u1);
-      for (let i = 1; i <= 25; i++) ws.send({ type: 'send', roomId: r.id, clientMsgId: `p-${i}`, body: `page ${i}` });
+      for (let i = 1; i <= 25; i++)
+        ws.send({ type: 'send', roomId: r.id, clientMsgId: `p-${i}`, body: `page ${i}` });
       await ws.waitForCount((f) => f.type === 'ack' && f.roomId === r.id, 25);
       const latest = await history(u2, r.id, 'limit=10');
       expect(latest.messages.map((m) => m.seq)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
@@ -205,20 +281,34 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
 
     it('invites and leaves: room events reach the member, and a leaver can no longer send', async () => {
       const [owner, guest] = await Promise.all([api.signup('owner'), api.signup('guest')]);
-      const { room: r } = await api.call<{ room: Room }>('POST', '/api/v1/rooms', { token: owner.token, body: { name: 'club' } });
+      const { room: r } = await api.call<{ room: Room }>('POST', '/api/v1/rooms', {
+        token: owner.token,
+        body: { name: 'club' },
+      });
       const wg = await connect(guest);
-      const invited = await api.call<{ room: Room }>('POST', `/api/v1/rooms/${r.id}/members`, { token: owner.token, body: { userId: guest.user.id } });
+      const invited = await api.call<{ room: Room }>('POST', `/api/v1/rooms/${r.id}/members`, {
+        token: owner.token,
+        body: { userId: guest.user.id },
+      });
       expect(invited.room.memberCount).toBe(2);
       await wg.next((f) => f.type === 'room' && f.event === 'joined' && f.room.id === r.id);
       wg.send({ type: 'send', roomId: r.id, clientMsgId: 'g-1', body: 'hi all' });
       await wg.next((f) => f.type === 'ack' && f.clientMsgId === 'g-1');
-      const res = await fetch(`${api.baseUrl}/api/v1/rooms/${r.id}/members/me`, { method: 'DELETE', headers: { authorization: `Bearer ${guest.token}` } });
+      const res = await fetch(`${api.baseUrl}/api/v1/rooms/${r.id}/members/me`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${guest.token}` },
+      });
       expect(res.status).toBe(204);
       await wg.next((f) => f.type === 'room' && f.event === 'left' && f.room.id === r.id);
       wg.send({ type: 'send', roomId: r.id, clientMsgId: 'g-2', body: 'gone' });
-      expect(await wg.next<ErrorFrame>((f) => f.type === 'error' && f.ref === 'g-2')).toMatchObject({ code: 'not_member' });
+      expect(await wg.next<ErrorFrame>((f) => f.type === 'error' && f.ref === 'g-2')).toMatchObject(
+        { code: 'not_member' },
+      );
       await expect(
-        api.call('POST', `/api/v1/rooms/${r.id}/members`, { token: guest.token, body: { userId: guest.user.id } }),
+        api.call('POST', `/api/v1/rooms/${r.id}/members`, {
+          token: guest.token,
+          body: { userId: guest.user.id },
+        }),
       ).rejects.toMatchObject({ status: 403 });
       wg.close();
     });
@@ -226,9 +316,19 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
     it('refuses a bad token at the handshake (401) and a foreign Origin (403)', async () => {
       expect(await WsClient.handshakeStatus(`${api.wsUrl()}?token=not-a-token`)).toBe(401);
       expect(await WsClient.handshakeStatus(api.wsUrl())).toBe(401);
-      expect(await WsClient.handshakeStatus(`${api.wsUrl()}?token=${alice.token}`, { origin: 'https://evil.example' })).toBe(403);
-      expect(await WsClient.handshakeStatus(api.wsUrl(), { protocols: ['parley.v1', `bearer.${alice.token}`] })).toBe(101);
-      await expect(api.call('GET', '/api/v1/me', { token: 'nope' })).rejects.toBeInstanceOf(HttpError);
+      expect(
+        await WsClient.handshakeStatus(`${api.wsUrl()}?token=${alice.token}`, {
+          origin: 'https://evil.example',
+        }),
+      ).toBe(403);
+      expect(
+        await WsClient.handshakeStatus(api.wsUrl(), {
+          protocols: ['parley.v1', `bearer.${alice.token}`],
+        }),
+      ).toBe(101);
+      await expect(api.call('GET', '/api/v1/me', { token: 'nope' })).rejects.toBeInstanceOf(
+        HttpError,
+      );
     });
   });
 }

@@ -10,7 +10,12 @@ let stack: Stack | undefined;
 
 beforeAll(async () => {
   // Ports apart from `npm start` (8080) and `npm run start:real`, so a running dev stack does not collide.
-  stack = await startStack({ gatewayPort: 18080, portBase: 18100, dbPrefix: 'parley_it', verbose: true });
+  stack = await startStack({
+    gatewayPort: 18080,
+    portBase: 18100,
+    dbPrefix: 'parley_it',
+    verbose: true,
+  });
 }, 240_000);
 
 afterAll(async () => {

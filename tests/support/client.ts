@@ -24,7 +24,11 @@ export class HttpError extends Error {
 export class Api {
   constructor(readonly baseUrl: string) {}
 
-  async call<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {
+  async call<T>(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = {};
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -82,14 +86,19 @@ export class WsClient {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new HttpError(res.statusCode ?? 0, null)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new HttpError(res.statusCode ?? 0, null)),
+      );
     });
     await ready;
     return client;
   }
 
   /** Tries a handshake and returns the HTTP status it was refused with (or 101). */
-  static async handshakeStatus(url: string, opts: { origin?: string; protocols?: string[] } = {}): Promise<number> {
+  static async handshakeStatus(
+    url: string,
+    opts: { origin?: string; protocols?: string[] } = {},
+  ): Promise<number> {
     const ws = new WebSocket(url, opts.protocols ?? [], opts.origin ? { origin: opts.origin } : {});
     return new Promise<number>((resolve) => {
       ws.once('open', () => {
@@ -109,13 +118,21 @@ export class WsClient {
   }
 
   /** The first frame (already received or future) matching `pred`. */
-  next<T extends ServerFrame = ServerFrame>(pred: (f: ServerFrame) => boolean, timeoutMs = 15_000, fromIndex = 0): Promise<T> {
+  next<T extends ServerFrame = ServerFrame>(
+    pred: (f: ServerFrame) => boolean,
+    timeoutMs = 15_000,
+    fromIndex = 0,
+  ): Promise<T> {
     const seen = this.frames.slice(fromIndex).find(pred);
     if (seen) return Promise.resolve(seen as T);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`timed out waiting for a frame; last frames: ${JSON.stringify(this.frames.slice(-3))}`));
+        reject(
+          new Error(
+            `timed out waiting for a frame; last frames: ${JSON.stringify(this.frames.slice(-3))}`,
+          ),
+        );
       }, timeoutMs);
       const done = (f: ServerFrame) => {
         clearTimeout(timer);
@@ -126,13 +143,20 @@ export class WsClient {
   }
 
   /** Waits until `count` frames match `pred`. */
-  async waitForCount(pred: (f: ServerFrame) => boolean, count: number, timeoutMs = 30_000): Promise<ServerFrame[]> {
+  async waitForCount(
+    pred: (f: ServerFrame) => boolean,
+    count: number,
+    timeoutMs = 30_000,
+  ): Promise<ServerFrame[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const matching = this.frames.filter(pred);
       if (matching.length >= count) return matching;
-      if (Date.now() > deadline) throw new Error(`expected ${count} frames, got ${matching.length}`);
-      await this.next(pred, Math.max(1, deadline - Date.now()), this.frames.length).catch(() => undefined);
+      if (Date.now() > deadline)
+        throw new Error(`expected ${count} frames, got ${matching.length}`);
+      await this.next(pred, Math.max(1, deadline - Date.now()), this.frames.length).catch(
+        () => undefined,
+      );
     }
   }
 

@@ -28,7 +28,8 @@ export function infraEnv(): InfraEnv {
   }
   const pick = (k: keyof InfraEnv): string => {
     const v = process.env[k] ?? fromFile[k];
-    if (!v) throw new Error(`${k} is not set: run tests/infra/up first (it writes .parley/infra.env)`);
+    if (!v)
+      throw new Error(`${k} is not set: run tests/infra/up first (it writes .parley/infra.env)`);
     return v;
   };
   return {

@@ -25,14 +25,19 @@ const SOURCE = 'connection-gateway';
 /** Forwards the request as it came (method, path, query, body, Authorization) and returns the answer as it is. */
 async function forward(c: Context, to: ServiceClient): Promise<Response> {
   const url = new URL(c.req.url);
-  const headers: Record<string, string> = { 'content-type': c.req.header('content-type') ?? 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': c.req.header('content-type') ?? 'application/json',
+  };
   const auth = c.req.header('authorization');
   if (auth) headers.authorization = auth;
   const method = c.req.method;
   const init: RequestInit = { method, headers };
   if (method !== 'GET' && method !== 'HEAD') init.body = await c.req.text();
   const res = await to.request(url.pathname + url.search, init);
-  return new Response(res.body, { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' } });
+  return new Response(res.body, {
+    status: res.status,
+    headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' },
+  });
 }
 
 type Summary = { lastSeq: number; lastMessage?: Message };
@@ -41,8 +46,13 @@ async function summaries(deps: GatewayDeps, roomIds: string[]): Promise<Record<s
   if (roomIds.length === 0) return {};
   const out: Record<string, Summary> = {};
   for (let i = 0; i < roomIds.length; i += 500) {
-    const ids = roomIds.slice(i, i + 500).map(encodeURIComponent).join(',');
-    const r = await deps.messages.getJson<{ rooms: Record<string, Summary> }>(`/internal/rooms/summaries?ids=${ids}`);
+    const ids = roomIds
+      .slice(i, i + 500)
+      .map(encodeURIComponent)
+      .join(',');
+    const r = await deps.messages.getJson<{ rooms: Record<string, Summary> }>(
+      `/internal/rooms/summaries?ids=${ids}`,
+    );
     Object.assign(out, r?.rooms ?? {});
   }
   return out;
@@ -62,7 +72,12 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
     const actorId = c.var.user.userId;
     const event = createEvent(
       'parley.room.create',
-      { actorId, roomId: newId('r'), name: body.name, memberIds: [...new Set(body.memberIds)].filter((m) => m !== actorId) },
+      {
+        actorId,
+        roomId: newId('r'),
+        name: body.name,
+        memberIds: [...new Set(body.memberIds)].filter((m) => m !== actorId),
+      },
       { source: SOURCE },
     );
     return c.json({ room: await waiter.run(actorId, event) }, 201);
@@ -72,19 +87,37 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
     const body = await jsonBody(c, OpenDmBodySchema);
     const actorId = c.var.user.userId;
     if (body.userId === actorId) throw new ParleyError('conflict', 'a DM needs another user');
-    const event = createEvent('parley.room.dm.open', { actorId, roomId: newId('r'), userId: body.userId }, { source: SOURCE });
+    const event = createEvent(
+      'parley.room.dm.open',
+      { actorId, roomId: newId('r'), userId: body.userId },
+      { source: SOURCE },
+    );
     return c.json({ room: await waiter.run(actorId, event) }, 201);
   });
 
   api.get('/rooms', auth, async (c) => {
-    const res = await deps.rooms.request('/api/v1/rooms', { headers: { authorization: c.req.header('authorization') ?? '' } });
-    if (!res.ok) return new Response(res.body, { status: res.status, headers: { 'content-type': 'application/json' } });
+    const res = await deps.rooms.request('/api/v1/rooms', {
+      headers: { authorization: c.req.header('authorization') ?? '' },
+    });
+    if (!res.ok)
+      return new Response(res.body, {
+        status: res.status,
+        headers: { 'content-type': 'application/json' },
+      });
     const { rooms } = (await res.json()) as { rooms: Room[] };
-    const sums = await summaries(deps, rooms.map((r) => r.id));
+    const sums = await summaries(
+      deps,
+      rooms.map((r) => r.id),
+    );
     const out = rooms.map((r) => {
       const s = sums[r.id];
       // Unread counts arrive with the notification service; until then 0.
-      return { ...r, lastSeq: s?.lastSeq ?? 0, unread: 0, ...(s?.lastMessage ? { lastMessage: s.lastMessage } : {}) };
+      return {
+        ...r,
+        lastSeq: s?.lastSeq ?? 0,
+        unread: 0,
+        ...(s?.lastMessage ? { lastMessage: s.lastMessage } : {}),
+      };
     });
     out.sort((a, b) => (b.lastMessage?.ts ?? 0) - (a.lastMessage?.ts ?? 0));
     return c.json({ rooms: out });
@@ -92,30 +125,48 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
 
   api.get('/rooms/:roomId', auth, async (c) => {
     const roomId = parseWith(IdSchema, c.req.param('roomId'));
-    const res = await deps.rooms.request(`/api/v1/rooms/${roomId}`, { headers: { authorization: c.req.header('authorization') ?? '' } });
-    if (!res.ok) return new Response(res.body, { status: res.status, headers: { 'content-type': 'application/json' } });
+    const res = await deps.rooms.request(`/api/v1/rooms/${roomId}`, {
+      headers: { authorization: c.req.header('authorization') ?? '' },
+    });
+    if (!res.ok)
+      return new Response(res.body, {
+        status: res.status,
+        headers: { 'content-type': 'application/json' },
+      });
     const { room, memberIds } = (await res.json()) as { room: Room; memberIds: string[] };
     const [users, sums] = await Promise.all([
       memberIds.length
-        ? deps.users.getJson<{ users: User[] }>(`/internal/users?ids=${memberIds.map(encodeURIComponent).join(',')}`)
+        ? deps.users.getJson<{ users: User[] }>(
+            `/internal/users?ids=${memberIds.map(encodeURIComponent).join(',')}`,
+          )
         : Promise.resolve({ users: [] as User[] }),
       summaries(deps, [roomId]),
     ]);
-    return c.json({ room: { ...room, lastSeq: sums[roomId]?.lastSeq ?? 0 }, members: users?.users ?? [] });
+    return c.json({
+      room: { ...room, lastSeq: sums[roomId]?.lastSeq ?? 0 },
+      members: users?.users ?? [],
+    });
   });
 
   api.post('/rooms/:roomId/members', auth, async (c) => {
     const roomId = parseWith(IdSchema, c.req.param('roomId'));
     const body = await jsonBody(c, InviteBodySchema);
     const actorId = c.var.user.userId;
-    const event = createEvent('parley.room.member.invite', { actorId, roomId, userId: body.userId }, { source: SOURCE });
+    const event = createEvent(
+      'parley.room.member.invite',
+      { actorId, roomId, userId: body.userId },
+      { source: SOURCE },
+    );
     return c.json({ room: await waiter.run(actorId, event) }, 200);
   });
 
   api.delete('/rooms/:roomId/members/me', auth, async (c) => {
     const roomId = parseWith(IdSchema, c.req.param('roomId'));
     const actorId = c.var.user.userId;
-    await waiter.run(actorId, createEvent('parley.room.member.leave', { actorId, roomId }, { source: SOURCE }));
+    await waiter.run(
+      actorId,
+      createEvent('parley.room.member.leave', { actorId, roomId }, { source: SOURCE }),
+    );
     return c.body(null, 204);
   });
 

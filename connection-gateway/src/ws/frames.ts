@@ -30,7 +30,9 @@ type Ref = string | number | undefined;
 
 function refuse(s: Session, d: FrameDeps, code: ErrorCode, message: string, ref: Ref): void {
   d.refused.inc({ code });
-  s.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
+  s.send(
+    ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref },
+  );
   s.strikes++;
   if (s.strikes >= d.abuseStrikes) {
     const close = code === 'frame_too_large' ? CLOSE_CODES.tooLarge : CLOSE_CODES.policyViolation;
@@ -42,15 +44,27 @@ function refuse(s: Session, d: FrameDeps, code: ErrorCode, message: string, ref:
 function refOf(raw: unknown): Ref {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const r = raw as { clientMsgId?: unknown; ref?: unknown };
-  if (typeof r.clientMsgId === 'string' && r.clientMsgId.length <= LIMITS.clientMsgIdMaxChars) return r.clientMsgId;
+  if (typeof r.clientMsgId === 'string' && r.clientMsgId.length <= LIMITS.clientMsgIdMaxChars)
+    return r.clientMsgId;
   if (typeof r.ref === 'string' && r.ref.length <= 64) return r.ref;
   if (typeof r.ref === 'number') return r.ref;
   return undefined;
 }
 
-export async function handleFrame(s: Session, data: string, byteLength: number, d: FrameDeps): Promise<void> {
+export async function handleFrame(
+  s: Session,
+  data: string,
+  byteLength: number,
+  d: FrameDeps,
+): Promise<void> {
   if (byteLength > LIMITS.frameMaxBytes) {
-    return refuse(s, d, 'frame_too_large', `frames are limited to ${LIMITS.frameMaxBytes} bytes`, undefined);
+    return refuse(
+      s,
+      d,
+      'frame_too_large',
+      `frames are limited to ${LIMITS.frameMaxBytes} bytes`,
+      undefined,
+    );
   }
   let raw: unknown;
   try {
@@ -63,8 +77,19 @@ export async function handleFrame(s: Session, data: string, byteLength: number, 
   const parsed = ClientFrameSchema.safeParse(raw);
   if (!parsed.success) {
     const r = raw as { type?: unknown; body?: unknown };
-    if (r?.type === 'send' && typeof r.body === 'string' && !MessageBodySchema.safeParse(r.body).success && r.body.trim()) {
-      return refuse(s, d, 'body_too_long', `body must be at most ${LIMITS.messageBodyMaxChars} characters`, ref);
+    if (
+      r?.type === 'send' &&
+      typeof r.body === 'string' &&
+      !MessageBodySchema.safeParse(r.body).success &&
+      r.body.trim()
+    ) {
+      return refuse(
+        s,
+        d,
+        'body_too_long',
+        `body must be at most ${LIMITS.messageBodyMaxChars} characters`,
+        ref,
+      );
     }
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
@@ -113,7 +138,12 @@ export async function handleFrame(s: Session, data: string, byteLength: number, 
           const page = await d.messages.getJson<{ messages: Message[]; hasMore: boolean }>(
             `/internal/rooms/${encodeURIComponent(roomId)}/messages?after=${lastSeq}&limit=${LIMITS.syncMessagesMax}`,
           );
-          s.send({ type: 'sync', roomId, messages: page?.messages ?? [], complete: !(page?.hasMore ?? false) });
+          s.send({
+            type: 'sync',
+            roomId,
+            messages: page?.messages ?? [],
+            complete: !(page?.hasMore ?? false),
+          });
         }
         return;
       }
@@ -138,6 +168,10 @@ export async function handleFrame(s: Session, data: string, byteLength: number, 
     else d.log.warn({ code: e.code, frame: frame.type }, 'frame failed');
     // A failure on our side is not the client's abuse: no strike.
     d.refused.inc({ code: e.code });
-    s.send(ref === undefined ? { type: 'error', code: e.code, message: e.message } : { type: 'error', code: e.code, message: e.message, ref });
+    s.send(
+      ref === undefined
+        ? { type: 'error', code: e.code, message: e.message }
+        : { type: 'error', code: e.code, message: e.message, ref },
+    );
   }
 }

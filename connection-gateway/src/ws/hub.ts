@@ -70,13 +70,21 @@ export class Hub {
 
   private async addTo(index: Map<string, Set<Session>>, key: string, s: Session, channel: string) {
     let set = index.get(key);
-    if (!set) index.set(key, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      index.set(key, set);
+    }
     set.add(s);
     // Subscribe on the first local interest; `subscribe` is idempotent per listener.
     if (set.size === 1) await this.fanout.subscribe(channel, this.onPayload);
   }
 
-  private async removeFrom(index: Map<string, Set<Session>>, key: string, s: Session, channel: string) {
+  private async removeFrom(
+    index: Map<string, Set<Session>>,
+    key: string,
+    s: Session,
+    channel: string,
+  ) {
     const set = index.get(key);
     if (!set?.delete(s)) return;
     if (set.size === 0) {
@@ -101,13 +109,21 @@ export class Hub {
         const m = p.message;
         for (const s of sessions) {
           if (s.userId === m.senderId && s.takePending(m.clientMsgId, m.roomId)) {
-            s.send({ type: 'ack', clientMsgId: m.clientMsgId, roomId: m.roomId, id: m.id, seq: m.seq, ts: m.ts });
+            s.send({
+              type: 'ack',
+              clientMsgId: m.clientMsgId,
+              roomId: m.roomId,
+              id: m.id,
+              seq: m.seq,
+              ts: m.ts,
+            });
           } else {
             s.send({ type: 'message', message: m });
           }
         }
       } else if (p.kind === 'typing') {
-        for (const s of sessions) if (s.userId !== p.userId) s.send({ type: 'typing', roomId, userId: p.userId });
+        for (const s of sessions)
+          if (s.userId !== p.userId) s.send({ type: 'typing', roomId, userId: p.userId });
       } else if (p.kind === 'read') {
         for (const s of sessions) s.send({ type: 'read', roomId, userId: p.userId, seq: p.seq });
       }
@@ -121,7 +137,14 @@ export class Hub {
         const m = p.message;
         for (const s of sessions) {
           if (s.takePending(m.clientMsgId, m.roomId)) {
-            s.send({ type: 'ack', clientMsgId: m.clientMsgId, roomId: m.roomId, id: m.id, seq: m.seq, ts: m.ts });
+            s.send({
+              type: 'ack',
+              clientMsgId: m.clientMsgId,
+              roomId: m.roomId,
+              id: m.id,
+              seq: m.seq,
+              ts: m.ts,
+            });
           }
         }
         return;
@@ -139,7 +162,8 @@ export class Hub {
         // Subscribe before telling the client, so nothing sent to the room after this frame is missed.
         void follow.then(
           () => {
-            for (const s of this.sessionsOf(userId)) s.send({ type: 'room', event: p.event, room: p.room });
+            for (const s of this.sessionsOf(userId))
+              s.send({ type: 'room', event: p.event, room: p.room });
           },
           (err) => this.log.error({ err, roomId: p.room.id }, 'room subscription change failed'),
         );

@@ -13,7 +13,10 @@ export class MemoryFanout implements Fanout {
   }
   async subscribe(channel: string, listener: FanoutListener): Promise<void> {
     let set = this.listeners.get(channel);
-    if (!set) this.listeners.set(channel, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
     set.add(listener);
   }
   async unsubscribe(channel: string, listener: FanoutListener): Promise<void> {

@@ -41,7 +41,8 @@ export class RedisFanout implements Fanout {
   async subscribe(channel: string, listener: FanoutListener): Promise<void> {
     let set = this.listeners.get(channel);
     if (!set) {
-      this.listeners.set(channel, (set = new Set()));
+      set = new Set();
+      this.listeners.set(channel, set);
       set.add(listener);
       await this.subscriber().subscribe(PREFIX + channel);
       return;

@@ -28,7 +28,13 @@ export type FanoutPayload =
    * `causationId`): the room on success, an error code on refusal. Exactly one
    * per handled command; the gateway answers the waiting HTTP request with it.
    */
-  | { kind: 'command-result'; causationId: string; room?: Room; code?: ErrorCode; message?: string };
+  | {
+      kind: 'command-result';
+      causationId: string;
+      room?: Room;
+      code?: ErrorCode;
+      message?: string;
+    };
 
 export const roomChannel = (roomId: string): string => `room:${roomId}`;
 export const userChannel = (userId: string): string => `user:${userId}`;

@@ -27,6 +27,10 @@ export class RedisMembershipCache implements MembershipCache {
     return all.filter((m) => m !== SENTINEL);
   }
   async setMembers(roomId: string, userIds: string[]) {
-    await this.redis.multi().del(key(roomId)).sadd(key(roomId), SENTINEL, ...userIds).exec();
+    await this.redis
+      .multi()
+      .del(key(roomId))
+      .sadd(key(roomId), SENTINEL, ...userIds)
+      .exec();
   }
 }

@@ -29,16 +29,23 @@ export async function readMigrations(dir: string): Promise<Migration[]> {
 }
 
 /** Applies pending migrations to every physical database in `spec`; returns how many ran. */
-export async function migrate(spec: string, migrations: Migration[], log?: Logger): Promise<number> {
+export async function migrate(
+  spec: string,
+  migrations: Migration[],
+  log?: Logger,
+): Promise<number> {
   let applied = 0;
   for (const target of ShardMap.parse(spec).targets()) {
     const url = new URL(target);
     const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    if (!/^[A-Za-z0-9_]+$/.test(database)) throw new Error(`bad database name in ${url.host}/${database}`);
+    if (!/^[A-Za-z0-9_]+$/.test(database))
+      throw new Error(`bad database name in ${url.host}/${database}`);
     url.pathname = '/';
     const admin = await mysql.createConnection({ uri: url.toString(), multipleStatements: true });
     try {
-      await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      await admin.query(
+        `CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+      );
       await admin.query(`USE \`${database}\``);
       await admin.query(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
@@ -51,7 +58,10 @@ export async function migrate(spec: string, migrations: Migration[], log?: Logge
         for (const m of migrations) {
           if (done.has(m.version)) continue;
           await admin.query(m.sql);
-          await admin.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [m.version, m.name]);
+          await admin.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [
+            m.version,
+            m.name,
+          ]);
           log?.info({ database, host: url.host, migration: m.name }, 'migration applied');
           applied++;
         }

@@ -39,10 +39,19 @@ export interface ShardRange {
 export class ShardMap {
   private readonly byShard: string[];
 
-  constructor(ranges: ShardRange[], readonly logicalShards = LOGICAL_SHARDS) {
+  constructor(
+    ranges: ShardRange[],
+    readonly logicalShards = LOGICAL_SHARDS,
+  ) {
     const byShard: (string | undefined)[] = new Array(logicalShards).fill(undefined);
     for (const r of ranges) {
-      if (!Number.isInteger(r.from) || !Number.isInteger(r.to) || r.from > r.to || r.from < 0 || r.to >= logicalShards) {
+      if (
+        !Number.isInteger(r.from) ||
+        !Number.isInteger(r.to) ||
+        r.from > r.to ||
+        r.from < 0 ||
+        r.to >= logicalShards
+      ) {
         throw new Error(`shard range ${r.from}-${r.to} is outside 0-${logicalShards - 1}`);
       }
       for (let s = r.from; s <= r.to; s++) {
@@ -57,9 +66,15 @@ export class ShardMap {
 
   /** Parses `from-to=target;from-to=target` (a single `target` alone maps every shard). */
   static parse(spec: string, logicalShards = LOGICAL_SHARDS): ShardMap {
-    const parts = spec.split(/[;\n]/).map((p) => p.trim()).filter(Boolean);
+    const parts = spec
+      .split(/[;\n]/)
+      .map((p) => p.trim())
+      .filter(Boolean);
     if (parts.length === 1 && !/^\d+(-\d+)?=/.test(parts[0] ?? '')) {
-      return new ShardMap([{ from: 0, to: logicalShards - 1, target: parts[0] as string }], logicalShards);
+      return new ShardMap(
+        [{ from: 0, to: logicalShards - 1, target: parts[0] as string }],
+        logicalShards,
+      );
     }
     const ranges = parts.map((p) => {
       const m = p.match(/^(\d+)(?:-(\d+))?=(.+)$/);

@@ -20,8 +20,16 @@ describe('requireAuth', () => {
 
   it('refuses a missing, forged or expired token with 401 unauthorized', async () => {
     const forged = await createTokenService('y'.repeat(32)).sign({ id: 'u_1', username: 'alice' });
-    const expired = await createTokenService('x'.repeat(32), -10).sign({ id: 'u_1', username: 'alice' });
-    const cases: Record<string, string>[] = [{}, { authorization: `Bearer ${forged}` }, { authorization: `Bearer ${expired}` }, { authorization: 'Basic abc' }];
+    const expired = await createTokenService('x'.repeat(32), -10).sign({
+      id: 'u_1',
+      username: 'alice',
+    });
+    const cases: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${forged}` },
+      { authorization: `Bearer ${expired}` },
+      { authorization: 'Basic abc' },
+    ];
     for (const headers of cases) {
       const res = await app.request('/me', { headers });
       expect(res.status).toBe(401);
