@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invokeCloudEventFunction, MemoryFanout, TOPICS } from '@parley/eventing';
 import { MemoryBus } from '@parley/eventing/memory-bus';
-import { createMessagesApp } from '@parley/fn-messages/app';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
-import { roomsMembershipLoader } from '@parley/runtime';
 import { MemoryMessageStore } from '@parley/fn-message-write/message-store.memory';
 import { MemoryRecentCache } from '@parley/fn-message-write/recent-cache.memory';
+import { createMessagesApp } from '@parley/fn-messages/app';
 import { createRoomOps } from '@parley/fn-room-ops/handler';
 import { MemoryRoomStore } from '@parley/fn-room-ops/room-store.memory';
 import { httpUserDirectory } from '@parley/fn-room-ops/user-directory';
@@ -27,6 +26,7 @@ import {
   createTokenService,
   MemoryMembershipCache,
   membershipWithFallback,
+  roomsMembershipLoader,
   serviceClient,
 } from '@parley/runtime';
 import type { Hono } from 'hono';

@@ -11,9 +11,9 @@ import { asParleyError, type Logger, mountOps, ParleyError } from '@parley/runti
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
+import type { EventType } from './catalog';
 import type { AnyParleyEvent } from './cloudevent';
 import { fromHttp } from './cloudevent';
-import type { EventType } from './catalog';
 
 export interface CloudEventContext {
   log: Logger;

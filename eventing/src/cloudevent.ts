@@ -6,7 +6,7 @@
  * at the edge where it appears.
  */
 import { randomUUID } from 'node:crypto';
-import { ParleyError, describeIssues } from '@parley/runtime';
+import { describeIssues, ParleyError } from '@parley/runtime';
 import { CATALOG, type EventData, type EventType, isEventType, SOURCE_PREFIX } from './catalog';
 
 export interface ParleyEvent<T extends EventType = EventType> {

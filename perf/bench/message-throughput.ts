@@ -12,8 +12,9 @@
  * Without --url it starts the real stack itself (tests/infra/stack.ts) on test ports and stops it after.
  * Writes a markdown record to perf/results/.
  */
-import { cpus, totalmem } from 'node:os';
+
 import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Room, ServerFrame } from '@parley/protocol';

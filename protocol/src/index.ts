@@ -1,4 +1,4 @@
-export * from './model';
 export * from './errors';
 export * from './frames';
 export * from './http';
+export * from './model';

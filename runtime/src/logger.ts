@@ -3,7 +3,7 @@
  * Secrets and message bodies are redacted by path so a careless `log.info({req})`
  * cannot leak them.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -7,8 +7,9 @@
  * Usage: node --import tsx runtime/src/serve-function.ts <source.ts> <target>
  * Env: PORT (default 8080), HOST (default 127.0.0.1).
  */
-import { pathToFileURL } from 'node:url';
+
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 
 const [source, target] = process.argv.slice(2);

@@ -16,9 +16,9 @@ import {
 } from '@parley/protocol';
 import { jsonBody, newId, ParleyError, parseWith, type ServiceClient } from '@parley/runtime';
 import { type Context, Hono } from 'hono';
-import { requireAuth } from '../middleware/auth';
 import type { CommandWaiter } from '../commands';
 import type { GatewayDeps } from '../deps';
+import { requireAuth } from '../middleware/auth';
 
 const SOURCE = 'connection-gateway';
 

@@ -5,8 +5,8 @@
  */
 import { createEvent, type EventSink, type Fanout, roomChannel } from '@parley/eventing';
 import {
-  ClientFrameSchema,
   CLOSE_CODES,
+  ClientFrameSchema,
   type ErrorCode,
   LIMITS,
   type Message,

@@ -10,6 +10,7 @@ import {
   type Logger,
   loadConfig,
   membershipWithFallback,
+  roomsMembershipLoader,
   ShardedMysql,
   serviceClient,
 } from '@parley/runtime';
@@ -17,7 +18,6 @@ import { RedisMembershipCache } from '@parley/runtime/membership/membership-cach
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { MessageWriteDeps } from './handler';
-import { roomsMembershipLoader } from '@parley/runtime';
 import { MysqlMessageStore } from './message-store.mysql';
 import { messageWriteMetrics } from './metrics';
 import { RedisRecentCache } from './recent-cache.redis';

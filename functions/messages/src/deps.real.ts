@@ -3,7 +3,7 @@
  * shards and the recent cache (both owned by message-write), the membership
  * cache in Redis with the room service as its fallback, and the token key.
  */
-import { roomsMembershipLoader } from '@parley/runtime';
+
 import { MysqlMessageStore } from '@parley/fn-message-write/message-store.mysql';
 import { RedisRecentCache } from '@parley/fn-message-write/recent-cache.redis';
 import {
@@ -12,6 +12,7 @@ import {
   type Logger,
   loadConfig,
   membershipWithFallback,
+  roomsMembershipLoader,
   ShardedMysql,
   serviceClient,
 } from '@parley/runtime';

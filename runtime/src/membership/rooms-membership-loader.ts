@@ -3,10 +3,10 @@
  * membership cache): GET /internal/rooms/:roomId/member-ids → {memberIds} | 404.
  */
 import { IdSchema } from '@parley/protocol';
+import { z } from 'zod';
 import { ParleyError } from '../errors';
 import type { ServiceClient } from '../service-client';
 import type { MembershipLoader } from './membership-cache';
-import { z } from 'zod';
 
 const MemberIdsSchema = z.object({ memberIds: z.array(IdSchema) });
 

@@ -1,6 +1,5 @@
-import { createTokenService } from '@parley/runtime';
+import { createLogger, createTokenService, installErrorHandler } from '@parley/runtime';
 import { Hono } from 'hono';
-import { installErrorHandler, createLogger } from '@parley/runtime';
 import { describe, expect, it } from 'vitest';
 import { requireAuth, tokenFromUpgrade } from './index';
 
