@@ -50,7 +50,7 @@ export class Api {
   }
 
   wsUrl(): string {
-    return this.baseUrl.replace(/^http/, 'ws') + '/ws';
+    return `${this.baseUrl.replace(/^http/, 'ws')}/ws`;
   }
 }
 

@@ -59,7 +59,7 @@ export class ShardMap {
         byShard[s] = r.target;
       }
     }
-    const missing = byShard.findIndex((t) => t === undefined);
+    const missing = byShard.indexOf(undefined);
     if (missing >= 0) throw new Error(`logical shard ${missing} is not mapped`);
     this.byShard = byShard as string[];
   }
