@@ -228,6 +228,12 @@ export interface RecordConsumerOptions {
   concurrency?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * Handled offsets are committed together at most this often (default 100 ms),
+   * not one round trip per record: a crash redelivers at most this window, which
+   * at-least-once delivery and idempotent handlers absorb. 0 commits each record.
+   */
+  commitIntervalMs?: number;
   /** Start these partitions at these offsets instead of the committed ones (replays, tests). */
   startOffsets?: ReadonlyArray<{ topic: string; partition: number; offset: string }>;
   /**
@@ -274,6 +280,29 @@ export function createRecordConsumer(
   });
   const abort = new AbortController();
   const inflight = new Set<Promise<void>>();
+  const commitInterval = opts.commitIntervalMs ?? 100;
+  // Next offset to commit per partition; only offsets whose record was handled get here.
+  const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  let committing: Promise<void> = Promise.resolve();
+  const flushCommits = (): Promise<void> => {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    if (toCommit.size === 0) return committing;
+    const batch = [...toCommit.values()];
+    toCommit.clear();
+    // Chained, so commits reach the coordinator in order and offsets only move forward.
+    committing = committing.then(() =>
+      consumer.commitOffsets(batch).catch((err) => {
+        // A partition moved to another member meanwhile: it redelivers from the last commit.
+        client.log.warn(
+          { err, group: opts.group },
+          'offset commit failed; records may be redelivered',
+        );
+      }),
+    );
+    return committing;
+  };
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
@@ -323,7 +352,9 @@ export function createRecordConsumer(
             // Committed even while stopping: the record was handled.
             if ((await opts.handle(record, abort.signal)) !== 'commit') return;
             const next = (BigInt(message.offset) + 1n).toString();
-            await consumer.commitOffsets([{ topic, partition, offset: next }]);
+            toCommit.set(`${topic}:${partition}`, { topic, partition, offset: next });
+            if (commitInterval <= 0) await flushCommits();
+            else commitTimer ??= setTimeout(() => void flushCommits(), commitInterval);
           })();
           inflight.add(work);
           try {
@@ -347,6 +378,7 @@ export function createRecordConsumer(
           // not running yet
         }
         await Promise.allSettled([...inflight]);
+        await flushCommits();
         await consumer.disconnect();
       }
       joined = false;
