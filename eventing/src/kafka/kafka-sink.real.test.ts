@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../catalog';
 import { fromKafkaRecord, toHttpBinary } from '../cloudevent';
 import { messageSend, waitFor } from '../testing';
-import { createKafka, topicEndOffsets } from './kafka';
+import { createKafka, ensureTopics, topicEndOffsets } from './kafka';
 import { readRecords } from './kafka-testing';
 
 const { KAFKA_BROKERS } = infraEnv();
@@ -26,6 +26,8 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
+  // The sink produces to the catalog's own topics: on a fresh broker they must exist first.
+  await ensureTopics(kafka);
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   child = spawn(process.execPath, ['--import', 'tsx', 'eventing/src/kafka-sink.main.ts'], {
