@@ -32,6 +32,9 @@ export class CommandWaiter {
         else reject(new ParleyError(p.code ?? 'internal', p.message ?? 'command refused'));
       };
     });
+    // The result may arrive (and reject) while emit() is still awaited, before the race below
+    // exists: mark it handled now, or Node would treat it as unhandled and exit.
+    outcome.catch(() => undefined);
     // Listen before producing, so a fast result cannot be missed.
     await this.fanout.subscribe(channel, listener);
     let timer: NodeJS.Timeout | undefined;

@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import { CLOSE_CODES, LIMITS } from '@parley/protocol';
 import { installErrorHandler, mountOps, ParleyError, type TokenClaims } from '@parley/runtime';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { Counter, Gauge } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CommandWaiter } from './commands';
@@ -32,6 +33,21 @@ export interface Gateway {
 
 /** ws closes a socket itself (1009) only past this; below it, oversized frames get an error frame. */
 const HARD_MAX_PAYLOAD = 4 * LIMITS.frameMaxBytes;
+/** HTTP request bodies larger than this are refused (413) before they are read. */
+const HTTP_BODY_MAX_BYTES = 64 * 1024;
+/**
+ * Frames a socket may have waiting to be handled (they queue while its
+ * session is set up, or behind a slow sync); past this the client is not
+ * reading its own answers, and the socket is closed (1008).
+ */
+const QUEUE_MAX_FRAMES = 256;
+const QUEUE_MAX_BYTES = 1024 * 1024;
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
 
 export async function startGateway(
   deps: GatewayDeps,
@@ -75,6 +91,22 @@ export async function startGateway(
     registry,
     ready: async () => !draining && (deps.ready ? await deps.ready() : true),
   });
+  app.use(
+    '/api/v1/*',
+    bodyLimit({
+      maxSize: HTTP_BODY_MAX_BYTES,
+      onError: (c) =>
+        c.json(
+          {
+            error: {
+              code: 'payload_too_large',
+              message: `request bodies are limited to ${HTTP_BODY_MAX_BYTES} bytes`,
+            },
+          },
+          413,
+        ),
+    }),
+  );
   app.route('/api/v1', createApi(deps, waiter));
   if (deps.staticRoot) serveWebClient(app, deps.staticRoot);
 
@@ -97,7 +129,7 @@ export async function startGateway(
     handshakes.inc({ outcome: code });
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
         `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   };
@@ -105,7 +137,7 @@ export async function startGateway(
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (url.pathname !== '/ws') return reject(socket, 404 as 401, 'not_found', 'no such endpoint');
+    if (url.pathname !== '/ws') return reject(socket, 404, 'not_found', 'no such endpoint');
     if (draining) return reject(socket, 503, 'unavailable', 'gateway is draining; reconnect');
     if (!originAllowed(req.headers.origin, deps.allowedOrigins)) {
       return reject(socket, 403, 'forbidden', 'origin not allowed');
@@ -123,22 +155,42 @@ export async function startGateway(
   });
 
   async function onConnection(ws: WebSocket, claims: TokenClaims): Promise<void> {
+    if (draining) {
+      ws.close(CLOSE_CODES.goingAway.code, 'server restarting; reconnect');
+      return;
+    }
     handshakes.inc({ outcome: 'ok' });
     const session = new Session(randomUUID(), claims.userId, claims.exp, ws, {
       perSecond: limits.RATE_FRAMES_PER_SEC,
       burst: limits.RATE_BURST,
+      strikes: limits.ABUSE_STRIKES,
     });
     const slog = log.child({ sessionId: session.id, userId: session.userId });
-    // Frames that arrive before the session is subscribed wait here, in order.
+    // Frames are handled one at a time, in order; those that arrive before the
+    // session is set up wait here. The queue is bounded.
     let chain: Promise<void> = Promise.resolve();
-    const frameDeps = { ...deps, refused, abuseStrikes: limits.ABUSE_STRIKES };
+    let queuedFrames = 0;
+    let queuedBytes = 0;
+    const frameDeps = { ...deps, refused };
     ws.on('message', (data, isBinary) => {
+      if (session.closed) return;
       framesIn.inc();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (queuedFrames >= QUEUE_MAX_FRAMES || queuedBytes + buf.byteLength > QUEUE_MAX_BYTES) {
+        session.close(CLOSE_CODES.policyViolation.code, 'too many frames waiting');
+        return;
+      }
+      queuedFrames++;
+      queuedBytes += buf.byteLength;
+      // Binary frames are not part of the protocol: they fail JSON parsing like any junk.
       const text = isBinary ? '\u0000' : buf.toString('utf8');
       chain = chain
         .then(() => handleFrame(session, text, buf.byteLength, frameDeps))
-        .catch((err) => slog.error({ err }, 'frame handler crashed'));
+        .catch((err) => slog.error({ err }, 'frame handler crashed'))
+        .finally(() => {
+          queuedFrames--;
+          queuedBytes -= buf.byteLength;
+        });
     });
     const expiry = setTimeout(
       () => session.close(CLOSE_CODES.tokenExpired.code, 'token expired'),
@@ -150,15 +202,24 @@ export async function startGateway(
       void hub.remove(session).catch((err) => slog.warn({ err }, 'unsubscribe failed'));
     });
     ws.on('error', (err) => slog.warn({ err }, 'socket error'));
-    const ready = (async () => {
+    const setup = (async () => {
+      // The user channel first: a room event published while the room list is
+      // loading is then recorded, and applied over the (older) list below.
+      await hub.add(session, []);
       const r = await deps.rooms.getJson<{ roomIds: string[] }>(
         `/internal/users/${encodeURIComponent(claims.userId)}/room-ids`,
       );
-      await hub.add(session, r?.roomIds ?? []);
-      if (session.closed) await hub.remove(session);
-      else session.send({ type: 'ready', userId: claims.userId, sessionId: session.id });
+      const rooms = new Set(r?.roomIds ?? []);
+      for (const [roomId, event] of session.roomEventsDuringSetup) {
+        if (event === 'left') rooms.delete(roomId);
+        else rooms.add(roomId);
+      }
+      await hub.joinRooms(session, [...rooms]);
+      if (session.closed) return;
+      session.ready = true;
+      session.send({ type: 'ready', userId: claims.userId, sessionId: session.id });
     })();
-    chain = ready.catch((err) => {
+    chain = setup.catch((err) => {
       slog.error({ err }, 'session setup failed');
       session.close(CLOSE_CODES.tryAgainLater.code, 'setup failed; reconnect');
     });

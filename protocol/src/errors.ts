@@ -19,6 +19,11 @@ export const ERROR_CODES = {
     retriable: false,
     doc: 'A WebSocket frame larger than the frame limit.',
   },
+  payload_too_large: {
+    status: 413,
+    retriable: false,
+    doc: 'An HTTP request body larger than 64 KiB.',
+  },
   body_too_long: { status: 400, retriable: false, doc: 'A message body longer than the limit.' },
   unauthorized: {
     status: 401,

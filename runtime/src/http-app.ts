@@ -11,6 +11,8 @@ export function installErrorHandler(app: Hono, log: Logger): void {
   app.onError((err, c) => {
     const e = asParleyError(err);
     if (e.code === 'internal') log.error({ err, path: c.req.path }, 'unhandled error');
+    else if (e.code === 'unavailable')
+      log.warn({ err, path: c.req.path }, 'dependency unavailable');
     return c.json(e.toBody(), e.status as 500);
   });
   app.notFound((c) =>

@@ -4,6 +4,7 @@
  * or the target hono app's own `fetch` in the embedded mode — the same
  * requests, the same handlers, no sockets.
  */
+import { ERROR_CODES, type ErrorCode } from '@parley/protocol';
 import { ParleyError } from './errors';
 
 export type FetchLike = (request: Request) => Promise<Response>;
@@ -34,8 +35,9 @@ export function serviceClient(
         }),
       );
     } catch (err) {
-      throw new ParleyError('unavailable', `${base}${path.split('?')[0]} unreachable`, {
-        cause: err,
+      // The address stays in the cause (logged), out of the message (which a client may see).
+      throw new ParleyError('unavailable', 'a service Parley depends on is unreachable', {
+        cause: new Error(`${base}${path.split('?')[0]} unreachable`, { cause: err }),
       });
     }
   };
@@ -49,9 +51,12 @@ export function serviceClient(
           error?: { code?: string; message?: string };
         } | null;
         const code = body?.error?.code;
-        if (res.status < 500 && code)
-          throw new ParleyError(code as 'bad_request', body?.error?.message ?? code);
-        throw new ParleyError('unavailable', `${base}${path.split('?')[0]} answered ${res.status}`);
+        if (res.status < 500 && code && Object.hasOwn(ERROR_CODES, code)) {
+          throw new ParleyError(code as ErrorCode, body?.error?.message ?? code);
+        }
+        throw new ParleyError('unavailable', 'a service Parley depends on failed', {
+          cause: new Error(`${base}${path.split('?')[0]} answered ${res.status} ${code ?? ''}`),
+        });
       }
       return (await res.json()) as T;
     },

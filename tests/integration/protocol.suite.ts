@@ -313,6 +313,26 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       wg.close();
     });
 
+    it('refuses an oversized HTTP body with 413 payload_too_large, before reading it', async () => {
+      const res = await fetch(`${api.baseUrl}/api/v1/auth/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'big', password: 'x'.repeat(100_000) }),
+      });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        'payload_too_large',
+      );
+    });
+
+    it('answers an unknown API route with a JSON 404, never the web client', async () => {
+      const res = await fetch(`${api.baseUrl}/api/v1/nothing-here`, {
+        headers: { authorization: `Bearer ${alice.token}` },
+      });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    });
+
     it('refuses a bad token at the handshake (401) and a foreign Origin (403)', async () => {
       expect(await WsClient.handshakeStatus(`${api.wsUrl()}?token=not-a-token`)).toBe(401);
       expect(await WsClient.handshakeStatus(api.wsUrl())).toBe(401);

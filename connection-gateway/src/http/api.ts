@@ -58,6 +58,23 @@ async function summaries(deps: GatewayDeps, roomIds: string[]): Promise<Record<s
   return out;
 }
 
+/** The users function answers at most 200 ids per call (INTERNAL_LOOKUP_MAX_IDS). */
+const USERS_PER_LOOKUP = 200;
+
+async function usersByIds(deps: GatewayDeps, ids: string[]): Promise<User[]> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += USERS_PER_LOOKUP)
+    chunks.push(ids.slice(i, i + USERS_PER_LOOKUP));
+  const answers = await Promise.all(
+    chunks.map((chunk) =>
+      deps.users.getJson<{ users: User[] }>(
+        `/internal/users?ids=${chunk.map(encodeURIComponent).join(',')}`,
+      ),
+    ),
+  );
+  return answers.flatMap((a) => a?.users ?? []);
+}
+
 export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
   const api = new Hono();
   const auth = requireAuth(deps.tokens);
@@ -135,17 +152,10 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
       });
     const { room, memberIds } = (await res.json()) as { room: Room; memberIds: string[] };
     const [users, sums] = await Promise.all([
-      memberIds.length
-        ? deps.users.getJson<{ users: User[] }>(
-            `/internal/users?ids=${memberIds.map(encodeURIComponent).join(',')}`,
-          )
-        : Promise.resolve({ users: [] as User[] }),
+      usersByIds(deps, memberIds),
       summaries(deps, [roomId]),
     ]);
-    return c.json({
-      room: { ...room, lastSeq: sums[roomId]?.lastSeq ?? 0 },
-      members: users?.users ?? [],
-    });
+    return c.json({ room: { ...room, lastSeq: sums[roomId]?.lastSeq ?? 0 }, members: users });
   });
 
   api.post('/rooms/:roomId/members', auth, async (c) => {

@@ -22,7 +22,6 @@ export interface FrameDeps {
   isMember: (roomId: string, userId: string) => Promise<boolean>;
   messages: ServiceClient;
   log: Logger;
-  abuseStrikes: number;
   refused: Counter<'code'>;
 }
 
@@ -33,8 +32,7 @@ function refuse(s: Session, d: FrameDeps, code: ErrorCode, message: string, ref:
   s.send(
     ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref },
   );
-  s.strikes++;
-  if (s.strikes >= d.abuseStrikes) {
+  if (!s.strike()) {
     const close = code === 'frame_too_large' ? CLOSE_CODES.tooLarge : CLOSE_CODES.policyViolation;
     s.close(close.code, 'too many refused frames');
   }
@@ -57,6 +55,15 @@ export async function handleFrame(
   byteLength: number,
   d: FrameDeps,
 ): Promise<void> {
+  if (s.closed) return;
+  // Every frame costs a token, junk included, before any other work.
+  if (!s.bucket.take()) {
+    // Not a strike: a client flushing an outbox is slow, not abusive. Memory
+    // stays bounded by the queue limit in server.ts.
+    d.refused.inc({ code: 'rate_limited' });
+    s.send({ type: 'error', code: 'rate_limited', message: 'too many frames; slow down' });
+    return;
+  }
   if (byteLength > LIMITS.frameMaxBytes) {
     return refuse(
       s,
@@ -73,7 +80,6 @@ export async function handleFrame(
     return refuse(s, d, 'malformed_frame', 'frame is not JSON', undefined);
   }
   const ref = refOf(raw);
-  if (!s.bucket.take()) return refuse(s, d, 'rate_limited', 'too many frames; slow down', ref);
   const parsed = ClientFrameSchema.safeParse(raw);
   if (!parsed.success) {
     const r = raw as { type?: unknown; body?: unknown };
@@ -99,14 +105,12 @@ export async function handleFrame(
   try {
     switch (frame.type) {
       case 'ping':
-        s.strikes = 0;
         s.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
         return;
       case 'send': {
         if (!(await d.isMember(frame.roomId, s.userId))) {
           return refuse(s, d, 'not_member', 'you are not a member of this room', frame.clientMsgId);
         }
-        s.strikes = 0;
         s.addPending(frame.clientMsgId, frame.roomId);
         try {
           await d.commands.emit(
@@ -129,10 +133,20 @@ export async function handleFrame(
         return;
       }
       case 'sync': {
-        s.strikes = 0;
+        let refusedRooms = 0;
         for (const [roomId, lastSeq] of Object.entries(frame.rooms)) {
+          if (s.closed) return;
           if (!(await d.isMember(roomId, s.userId))) {
-            refuse(s, d, 'not_member', `you are not a member of room ${roomId}`, roomId);
+            // One error per room (ref = the room id), but one strike for the frame:
+            // a client may list rooms it left on another device.
+            refusedRooms++;
+            d.refused.inc({ code: 'not_member' });
+            s.send({
+              type: 'error',
+              code: 'not_member',
+              message: `you are not a member of room ${roomId}`,
+              ref: roomId,
+            });
             continue;
           }
           const page = await d.messages.getJson<{ messages: Message[]; hasMore: boolean }>(
@@ -145,6 +159,8 @@ export async function handleFrame(
             complete: !(page?.hasMore ?? false),
           });
         }
+        if (refusedRooms > 0 && !s.strike())
+          s.close(CLOSE_CODES.policyViolation.code, 'too many refused frames');
         return;
       }
       case 'typing':
@@ -152,7 +168,6 @@ export async function handleFrame(
         if (!(await d.isMember(frame.roomId, s.userId))) {
           return refuse(s, d, 'not_member', 'you are not a member of this room', undefined);
         }
-        s.strikes = 0;
         await d.fanout.publish(
           roomChannel(frame.roomId),
           frame.type === 'typing'

@@ -17,7 +17,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-const rate = { perSecond: 10, burst: 10 };
+const limits = { perSecond: 10, burst: 10, strikes: 20 };
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const message = (over: Partial<Message> = {}): Message => ({
   id: 'm_1',
@@ -35,10 +35,9 @@ function setup() {
   const hub = new Hub(fanout, createLogger('test', 'silent'));
   const session = (userId: string) => {
     const socket = new FakeSocket();
-    return {
-      socket,
-      session: new Session(`s_${userId}_${Math.random()}`, userId, 0, socket, rate),
-    };
+    const s = new Session(`s_${userId}_${Math.random()}`, userId, 0, socket, limits);
+    s.ready = true;
+    return { socket, session: s };
   };
   return { fanout, hub, session };
 }
@@ -98,6 +97,35 @@ describe('Hub', () => {
     });
     await tick();
     expect(b.socket.frames.map((f) => f.type)).toEqual(['room', 'message', 'room']);
+  });
+
+  it('records a room event that arrives while a session is still being set up, and sends it no frame', async () => {
+    const { fanout, hub, session } = setup();
+    const b = session('u_b');
+    b.session.ready = false;
+    await hub.add(b.session, []);
+    const room = { id: 'r_3', name: 'x', kind: 'group' as const, memberCount: 1, lastSeq: 0 };
+    await fanout.publish(userChannel('u_b'), { kind: 'room', event: 'left', room });
+    await tick();
+    await tick();
+    expect(b.session.roomEventsDuringSetup.get('r_3')).toBe('left');
+    expect(b.socket.frames).toEqual([]);
+  });
+
+  it('never re-adds a closed session to a room', async () => {
+    const { fanout, hub, session } = setup();
+    const a = session('u_a');
+    await hub.add(a.session, []);
+    a.session.closed = true;
+    await hub.joinRoom('u_a', 'r_9');
+    await hub.remove(a.session);
+    await fanout.publish(roomChannel('r_9'), {
+      kind: 'message',
+      message: message({ roomId: 'r_9' }),
+    });
+    await tick();
+    expect(a.socket.frames).toEqual([]);
+    expect(a.session.rooms.size).toBe(0);
   });
 
   it('unsubscribes from a channel when its last local session goes', async () => {

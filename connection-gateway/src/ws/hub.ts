@@ -48,6 +48,11 @@ export class Hub {
     await this.removeFrom(this.byUser, session.userId, session, userChannel(session.userId));
   }
 
+  /** `session` follows these rooms from now on. */
+  async joinRooms(session: Session, roomIds: string[]): Promise<void> {
+    await Promise.all(roomIds.map((r) => this.joinSession(session, r)));
+  }
+
   /** Every session of `userId` follows `roomId` from now on. */
   async joinRoom(userId: string, roomId: string): Promise<void> {
     await Promise.all(this.sessionsOf(userId).map((s) => this.joinSession(s, roomId)));
@@ -58,7 +63,8 @@ export class Hub {
   }
 
   private async joinSession(session: Session, roomId: string): Promise<void> {
-    if (session.rooms.has(roomId)) return;
+    // A closing session must not be re-added by a room event that races its removal.
+    if (session.closed || session.rooms.has(roomId)) return;
     session.rooms.add(roomId);
     await this.addTo(this.byRoom, roomId, session, roomChannel(roomId));
   }
@@ -157,13 +163,18 @@ export class Hub {
         }
         return;
       case 'room': {
+        for (const s of sessions) {
+          if (!s.ready)
+            s.roomEventsDuringSetup.set(p.room.id, p.event === 'left' ? 'left' : 'joined');
+        }
         const follow =
           p.event === 'left' ? this.leaveRoom(userId, p.room.id) : this.joinRoom(userId, p.room.id);
         // Subscribe before telling the client, so nothing sent to the room after this frame is missed.
         void follow.then(
           () => {
-            for (const s of this.sessionsOf(userId))
-              s.send({ type: 'room', event: p.event, room: p.room });
+            for (const s of this.sessionsOf(userId)) {
+              if (s.ready) s.send({ type: 'room', event: p.event, room: p.room });
+            }
           },
           (err) => this.log.error({ err, roomId: p.room.id }, 'room subscription change failed'),
         );

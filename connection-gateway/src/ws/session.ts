@@ -16,14 +16,33 @@ export interface SocketLike {
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** Pending sends are forgotten after this long (the client retries with the same clientMsgId). */
 export const PENDING_TTL_MS = 120_000;
+/** Refusals are forgiven at this pace: `strikes` refusals within a minute close the socket. */
+const STRIKE_WINDOW_SECONDS = 60;
+
+export interface SessionLimits {
+  perSecond: number;
+  burst: number;
+  /** Refused frames within a minute before the socket is closed. */
+  strikes: number;
+}
+
+const pendingKey = (roomId: string, clientMsgId: string) => `${roomId}\n${clientMsgId}`;
 
 export class Session {
   readonly rooms = new Set<string>();
-  /** clientMsgId → when it was sent, for sends awaiting their ack. */
-  readonly pending = new Map<string, { roomId: string; at: number }>();
+  /** (roomId, clientMsgId) → when it was sent, for sends awaiting their ack. */
+  private readonly pending = new Map<string, number>();
+  /** Frames per second the client may send. */
   readonly bucket: TokenBucket;
-  /** Refused frames in a row; reset by any accepted frame. */
-  strikes = 0;
+  /** Refusals the client may still earn before it is closed; refills over a minute. */
+  private readonly abuse: TokenBucket;
+  /**
+   * False until the session has loaded its rooms and sent `ready`. Room
+   * events that arrive meanwhile are recorded here (last one wins), so a
+   * leave or join that races the initial room list is not lost.
+   */
+  ready = false;
+  readonly roomEventsDuringSetup = new Map<string, 'joined' | 'left'>();
   closed = false;
 
   constructor(
@@ -31,9 +50,10 @@ export class Session {
     readonly userId: string,
     readonly tokenExp: number,
     private readonly socket: SocketLike,
-    rate: { perSecond: number; burst: number },
+    limits: SessionLimits,
   ) {
-    this.bucket = new TokenBucket(rate.perSecond, rate.burst);
+    this.bucket = new TokenBucket(limits.perSecond, limits.burst);
+    this.abuse = new TokenBucket(limits.strikes / STRIKE_WINDOW_SECONDS, limits.strikes);
   }
 
   send(frame: ServerFrame): void {
@@ -51,19 +71,21 @@ export class Session {
     this.socket.close(code, reason);
   }
 
+  /** Counts one refusal; false when the client has run out of them (close the socket). */
+  strike(): boolean {
+    return this.abuse.take();
+  }
+
   /** Marks a send as waiting for its ack; drops entries older than the TTL. */
   addPending(clientMsgId: string, roomId: string, now = Date.now()): void {
     if (this.pending.size > 1000) {
-      for (const [k, v] of this.pending) if (now - v.at > PENDING_TTL_MS) this.pending.delete(k);
+      for (const [k, at] of this.pending) if (now - at > PENDING_TTL_MS) this.pending.delete(k);
     }
-    this.pending.set(clientMsgId, { roomId, at: now });
+    this.pending.set(pendingKey(roomId, clientMsgId), now);
   }
 
   /** True (and forgets it) when this session sent `clientMsgId` in `roomId` and awaits its ack. */
   takePending(clientMsgId: string, roomId: string): boolean {
-    const p = this.pending.get(clientMsgId);
-    if (!p || p.roomId !== roomId) return false;
-    this.pending.delete(clientMsgId);
-    return true;
+    return this.pending.delete(pendingKey(roomId, clientMsgId));
   }
 }

@@ -11,6 +11,8 @@ const PREFIX = 'parley:fanout:';
 export class RedisFanout implements Fanout {
   private sub: Redis | undefined;
   private readonly listeners = new Map<string, Set<FanoutListener>>();
+  /** Confirmed (or pending) SUBSCRIBEs, per channel. */
+  private readonly active = new Map<string, Promise<void>>();
 
   constructor(private readonly redis: Redis) {}
 
@@ -43,11 +45,26 @@ export class RedisFanout implements Fanout {
     if (!set) {
       set = new Set();
       this.listeners.set(channel, set);
-      set.add(listener);
-      await this.subscriber().subscribe(PREFIX + channel);
-      return;
     }
     set.add(listener);
+    // Every caller waits until the channel's SUBSCRIBE is confirmed, not only
+    // the first: a second listener must not think it is live before Redis does.
+    let active = this.active.get(channel);
+    if (!active) {
+      active = this.subscriber()
+        .subscribe(PREFIX + channel)
+        .then(() => undefined);
+      this.active.set(channel, active);
+    }
+    try {
+      await active;
+    } catch (err) {
+      // Forget the failed subscription so a later subscribe tries again.
+      if (this.active.get(channel) === active) this.active.delete(channel);
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(channel);
+      throw err;
+    }
   }
 
   async unsubscribe(channel: string, listener: FanoutListener): Promise<void> {
@@ -56,12 +73,14 @@ export class RedisFanout implements Fanout {
     set.delete(listener);
     if (set.size === 0) {
       this.listeners.delete(channel);
+      this.active.delete(channel);
       await this.subscriber().unsubscribe(PREFIX + channel);
     }
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.active.clear();
     this.sub?.disconnect();
     this.sub = undefined;
   }

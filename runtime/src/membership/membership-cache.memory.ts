@@ -14,4 +14,7 @@ export class MemoryMembershipCache implements MembershipCache {
   async setMembers(roomId: string, userIds: string[]) {
     this.rooms.set(roomId, new Set(userIds));
   }
+  async fillIfAbsent(roomId: string, userIds: string[]) {
+    if (!this.rooms.has(roomId)) this.rooms.set(roomId, new Set(userIds));
+  }
 }

@@ -8,6 +8,7 @@ import type { MembershipCache } from './membership-cache';
  */
 const SENTINEL = '#cached';
 const key = (roomId: string) => `parley:members:${roomId}`;
+const FILL_IF_ABSENT = `if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SADD', KEYS[1], unpack(ARGV)) end`;
 
 export class RedisMembershipCache implements MembershipCache {
   constructor(private readonly redis: Redis) {}
@@ -25,6 +26,10 @@ export class RedisMembershipCache implements MembershipCache {
     const all = await this.redis.smembers(key(roomId));
     if (!all.includes(SENTINEL)) return undefined;
     return all.filter((m) => m !== SENTINEL);
+  }
+  async fillIfAbsent(roomId: string, userIds: string[]) {
+    // One atomic step: check and fill, so a concurrent setMembers is never overwritten.
+    await this.redis.eval(FILL_IF_ABSENT, 1, key(roomId), SENTINEL, ...userIds);
   }
   async setMembers(roomId: string, userIds: string[]) {
     await this.redis

@@ -12,6 +12,12 @@ export interface MembershipCache {
   members(roomId: string): Promise<string[] | undefined>;
   /** Replaces a room's cached member set (room-ops writes the whole set after each change, from its database). */
   setMembers(roomId: string, userIds: string[]): Promise<void>;
+  /**
+   * Warms a room that is not cached (readers after a miss). Does nothing when
+   * the room is cached by then: room-ops may have written a newer set while
+   * the reader was loading an older one.
+   */
+  fillIfAbsent(roomId: string, userIds: string[]): Promise<void>;
 }
 
 /** Loads a room's member ids from the source of truth; null when the room does not exist. */
@@ -27,7 +33,7 @@ export function membershipWithFallback(cache: MembershipCache, load: MembershipL
     if (cached !== undefined) return cached;
     const members = await load(roomId);
     if (members === null) return false;
-    await cache.setMembers(roomId, members);
+    await cache.fillIfAbsent(roomId, members);
     return members.includes(userId);
   };
 }

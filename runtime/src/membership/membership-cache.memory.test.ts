@@ -1,0 +1,4 @@
+import { describeMembershipCacheContract } from './membership-cache.contract';
+import { MemoryMembershipCache } from './membership-cache.memory';
+
+describeMembershipCacheContract('memory', () => new MemoryMembershipCache());
