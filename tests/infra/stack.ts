@@ -35,6 +35,11 @@ export interface StackOptions {
 export interface Stack {
   gatewayUrl: string;
   env: Record<string, string>;
+  /**
+   * Stops one process (SIGTERM: a gateway drains, closing sockets with 1001)
+   * and starts it again; resolves when it is ready. For tests of reconnects.
+   */
+  restart(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -180,54 +185,61 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       name: 'connection-gateway',
       port: gatewayPort,
       args: ['connection-gateway/src/main.ts'],
-      env: { PORT: String(gatewayPort) },
+      env: {
+        PORT: String(gatewayPort),
+        ALLOWED_ORIGINS: `http://localhost:${gatewayPort},http://127.0.0.1:${gatewayPort}`,
+      },
     },
   ];
 
   mkdirSync(LOG_DIR, { recursive: true });
   const children: { name: string; child: ChildProcess }[] = [];
+  const terminate = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
   const stop = async () => {
-    await Promise.all(
-      children.reverse().map(
-        ({ child }) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-            child.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...children].reverse().map(({ child }) => terminate(child)));
+  };
+  const launch = async (s: ProcSpec) => {
+    const logFile = join(LOG_DIR, `${s.name}.log`);
+    const out = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...s.args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...common, ...s.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    children.push({ name: s.name, child });
+    await waitReady(s.name, s.port, child, logFile);
+    say(`${s.name} ready on :${s.port}`);
+  };
+  const restart = async (name: string) => {
+    const spec = specs.find((s) => s.name === name);
+    const i = children.findIndex((c) => c.name === name);
+    if (!spec || i < 0) throw new Error(`no process ${name}`);
+    const [old] = children.splice(i, 1);
+    if (old) await terminate(old.child);
+    await launch(spec);
   };
   try {
     // Start in dependency order: the sink and the read functions before the writers, sources after their
     // functions, the gateway last.
     for (const group of [specs.slice(0, 6), specs.slice(6, 8), specs.slice(8)]) {
-      await Promise.all(
-        group.map(async (s) => {
-          const logFile = join(LOG_DIR, `${s.name}.log`);
-          const out = createWriteStream(logFile, { flags: 'a' });
-          const child = spawn(process.execPath, ['--import', 'tsx', ...s.args], {
-            cwd: REPO_ROOT,
-            env: { ...process.env, ...common, ...s.env },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          child.stdout?.pipe(out);
-          child.stderr?.pipe(out);
-          children.push({ name: s.name, child });
-          await waitReady(s.name, s.port, child, logFile);
-          say(`${s.name} ready on :${s.port}`);
-        }),
-      );
+      await Promise.all(group.map(launch));
     }
   } catch (err) {
     await stop();
     throw err;
   }
-  return { gatewayUrl: url(gatewayPort), env: common, stop };
+  return { gatewayUrl: url(gatewayPort), env: common, restart, stop };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
