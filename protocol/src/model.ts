@@ -4,32 +4,9 @@
  * the web client and the tests.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits';
 
-/** Limits every edge enforces; the web client shows them before the server refuses. */
-export const LIMITS = {
-  /** Longest message body in characters (Unicode code points). */
-  messageBodyMaxChars: 4000,
-  /** Largest WebSocket frame the gateway accepts, in bytes. */
-  frameMaxBytes: 16 * 1024,
-  /** Longest clientMsgId. */
-  clientMsgIdMaxChars: 64,
-  /** Room names. */
-  roomNameMaxChars: 80,
-  /** Members named when a room is created. */
-  roomInitialMembersMax: 100,
-  /** History page size. */
-  historyPageMax: 100,
-  historyPageDefault: 50,
-  /** Rooms in one sync frame. */
-  syncRoomsMax: 500,
-  /** Messages returned per room by one sync before `complete: false`. */
-  syncMessagesMax: 200,
-  usernameMinChars: 3,
-  usernameMaxChars: 32,
-  passwordMinChars: 8,
-  passwordMaxChars: 256,
-  displayNameMaxChars: 64,
-} as const;
+export { LIMITS } from './limits';
 
 export const IdSchema = z
   .string()
