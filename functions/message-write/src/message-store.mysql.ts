@@ -4,7 +4,7 @@
  */
 import type { Message } from '@parley/protocol';
 import { ParleyError, type ShardedMysql } from '@parley/runtime';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type {
   AppendInput,
   AppendResult,
@@ -83,30 +83,31 @@ export class MysqlMessageStore implements MessageStore {
   }
 
   private async appendIn(conn: PoolConnection, input: AppendInput): Promise<AppendResult> {
-    // 1. Make sure the room has a counter row, then lock it: from here until
-    //    commit, every other writer of this room waits, so last_seq + 1 is
-    //    free and no seq is skipped or reused.
-    await conn.query('INSERT IGNORE INTO room_seq (room_id, last_seq) VALUES (?, 0)', [
-      input.roomId,
-    ]);
-    const [seqRows] = await conn.query<RowDataPacket[]>(
-      'SELECT last_seq FROM room_seq WHERE room_id = ? FOR UPDATE',
+    // 1. Take the room's next seq and lock its counter row in one round trip:
+    //    from here until commit every other writer of this room waits, so the
+    //    seq is free, and a rollback (below, or on any error) gives it back —
+    //    no seq is skipped or reused. For a new room the row is inserted with
+    //    1; otherwise LAST_INSERT_ID(expr) hands the incremented value back in
+    //    the OK packet, so no SELECT is needed.
+    const [counter] = await conn.query<ResultSetHeader>(
+      'INSERT INTO room_seq (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)',
       [input.roomId],
     );
-    const lastSeq = Number(seqRows[0]?.last_seq ?? 0);
+    const seq = counter.affectedRows === 1 ? 1 : Number(counter.insertId);
     // 2. Idempotency. A plain (non-locking) read on purpose: its snapshot is
     //    taken now, after the lock, so it sees every committed write of this
     //    room; a locking read would add gap locks that neighbouring rooms
-    //    share in the unique index.
+    //    share in the unique index. A retry rolls the increment back.
     const existing = await this.findByClientKey(conn, input);
-    if (existing) return { message: existing, created: false };
-    // 3. Insert with the next seq and advance the counter in the same transaction.
-    const seq = lastSeq + 1;
+    if (existing) {
+      await conn.rollback();
+      return { message: existing, created: false };
+    }
+    // 3. Insert with that seq, in the same transaction as the increment.
     await conn.query(
       'INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [input.roomId, seq, input.id, input.senderId, input.clientMsgId, input.body, input.ts],
     );
-    await conn.query('UPDATE room_seq SET last_seq = ? WHERE room_id = ?', [seq, input.roomId]);
     return {
       message: {
         id: input.id,
