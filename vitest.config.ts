@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects:
- * - unit: no services, fast (`*.test.ts`);
+ * Three projects:
+ * - unit: no services, fast (`*.test.ts`, the web client's core included);
  * - real: talks to the real MariaDB, Redis and Kafka started by tests/infra/up
- *   (`*.real.test.ts` and everything under tests/integration).
+ *   (`*.real.test.ts` and everything under tests/integration);
+ * - browser: the web client in Chromium against the real stack (tests/browser; Chromium from
+ *   `bash tests/infra/browser`; webapp/dist is built once per run by its global setup).
  */
 export default defineConfig({
   test: {
@@ -13,7 +15,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/*.real.test.ts', 'tests/integration/**', 'webapp/**'],
+          // The web client's core (webapp/src) is plain TypeScript and runs here in node too.
+          exclude: [
+            '**/node_modules/**',
+            '**/*.real.test.ts',
+            'tests/integration/**',
+            'tests/browser/**',
+            'webapp/!(src)/**',
+          ],
+          environment: 'node',
           testTimeout: 10_000,
         },
       },
@@ -24,6 +34,17 @@ export default defineConfig({
           exclude: ['**/node_modules/**', 'webapp/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['tests/browser/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

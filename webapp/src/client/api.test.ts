@@ -1,0 +1,99 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient, ApiError } from './api';
+import { fakeFetch } from './testing';
+
+const user = { id: 'u_1', username: 'ann', displayName: 'Ann' };
+
+function client(routes: Parameters<typeof fakeFetch>[0], token: string | null = 'tok') {
+  const f = fakeFetch(routes);
+  const onUnauthorized = vi.fn();
+  const api = new ApiClient({ getToken: () => token, onUnauthorized, fetch: f.fetch });
+  return { api, calls: f.calls, onUnauthorized };
+}
+
+describe('ApiClient', () => {
+  it('sends the bearer token and returns the resource', async () => {
+    const { api, calls } = client({ 'GET /me': () => ({ status: 200, body: { user } }) });
+    expect(await api.me()).toEqual(user);
+    expect(calls[0]).toMatchObject({ method: 'GET', path: '/me', auth: 'Bearer tok' });
+  });
+
+  it('logs in without a token', async () => {
+    const { api, calls } = client(
+      { 'POST /auth/login': () => ({ status: 200, body: { user, token: 't' } }) },
+      null,
+    );
+    expect(await api.login('ann', 'secret-pw')).toEqual({ user, token: 't' });
+    expect(calls[0]).toMatchObject({
+      auth: null,
+      body: { username: 'ann', password: 'secret-pw' },
+    });
+  });
+
+  it('turns an error body into an ApiError with the protocol code', async () => {
+    const { api } = client({
+      'POST /auth/signup': () => ({
+        status: 409,
+        body: { error: { code: 'username_taken', message: 'username is taken' } },
+      }),
+    });
+    const err = await api.signup('ann', 'secret-pw').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 409, code: 'username_taken' });
+  });
+
+  it('a wrong password is not a session expiry', async () => {
+    const { api, onUnauthorized } = client({
+      'POST /auth/login': () => ({
+        status: 401,
+        body: { error: { code: 'unauthorized', message: 'wrong username or password' } },
+      }),
+    });
+    await expect(api.login('ann', 'nope-nope')).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it('a 401 on an authenticated call means the session expired', async () => {
+    const { api, onUnauthorized } = client({
+      'GET /rooms': () => ({
+        status: 401,
+        body: { error: { code: 'unauthorized', message: 'x' } },
+      }),
+    });
+    await expect(api.rooms()).rejects.toMatchObject({ status: 401 });
+    expect(onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it('guesses the code from the status when the body is not the protocol’s', async () => {
+    const { api } = client({ 'GET /rooms': () => ({ status: 504, body: 'gateway timeout' }) });
+    await expect(api.rooms()).rejects.toMatchObject({ status: 504, code: 'timeout' });
+  });
+
+  it('reports an unreachable server as status 0, unavailable', async () => {
+    const api = new ApiClient({
+      getToken: () => 'tok',
+      fetch: () => Promise.reject(new TypeError('Failed to fetch')),
+    });
+    await expect(api.rooms()).rejects.toMatchObject({ status: 0, code: 'unavailable' });
+  });
+
+  it('asks for history before or after a seq', async () => {
+    const page = { messages: [], hasMore: false };
+    const { api, calls } = client({
+      'GET /rooms/r_1/messages': () => ({ status: 200, body: page }),
+    });
+    await api.history('r_1');
+    await api.history('r_1', { before: 51, limit: 50 });
+    await api.history('r_1', { after: 7 });
+    expect(calls.map((c) => c.path)).toEqual([
+      '/rooms/r_1/messages',
+      '/rooms/r_1/messages?before=51&limit=50',
+      '/rooms/r_1/messages?after=7',
+    ]);
+  });
+
+  it('leave answers 204 without a body', async () => {
+    const { api } = client({ 'DELETE /rooms/r_1/members/me': () => ({ status: 204 }) });
+    await expect(api.leave('r_1')).resolves.toBeUndefined();
+  });
+});
