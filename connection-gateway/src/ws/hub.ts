@@ -11,8 +11,19 @@ import {
   roomChannel,
   userChannel,
 } from '@parley/eventing';
+import type { Message, ServerFrame } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
 import type { Session } from './session';
+
+/** The `ack` frame for a stored message, sent to the socket that is waiting for it. */
+const ackOf = (m: Message): ServerFrame => ({
+  type: 'ack',
+  clientMsgId: m.clientMsgId,
+  roomId: m.roomId,
+  id: m.id,
+  seq: m.seq,
+  ts: m.ts,
+});
 
 export class Hub {
   private readonly byUser = new Map<string, Set<Session>>();
@@ -115,14 +126,7 @@ export class Hub {
         const m = p.message;
         for (const s of sessions) {
           if (s.userId === m.senderId && s.takePending(m.clientMsgId, m.roomId)) {
-            s.send({
-              type: 'ack',
-              clientMsgId: m.clientMsgId,
-              roomId: m.roomId,
-              id: m.id,
-              seq: m.seq,
-              ts: m.ts,
-            });
+            s.send(ackOf(m));
           } else {
             s.send({ type: 'message', message: m });
           }
@@ -143,14 +147,7 @@ export class Hub {
         const m = p.message;
         for (const s of sessions) {
           if (s.takePending(m.clientMsgId, m.roomId)) {
-            s.send({
-              type: 'ack',
-              clientMsgId: m.clientMsgId,
-              roomId: m.roomId,
-              id: m.id,
-              seq: m.seq,
-              ts: m.ts,
-            });
+            s.send(ackOf(m));
           }
         }
         return;
