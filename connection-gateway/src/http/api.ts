@@ -33,7 +33,11 @@ async function forward(c: Context, to: ServiceClient): Promise<Response> {
   const method = c.req.method;
   const init: RequestInit = { method, headers };
   if (method !== 'GET' && method !== 'HEAD') init.body = await c.req.text();
-  const res = await to.request(url.pathname + url.search, init);
+  return passThrough(await to.request(url.pathname + url.search, init));
+}
+
+/** A function's answer, status and body as they are, to the client. */
+function passThrough(res: Response): Response {
   return new Response(res.body, {
     status: res.status,
     headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' },
@@ -116,11 +120,7 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
     const res = await deps.rooms.request('/api/v1/rooms', {
       headers: { authorization: c.req.header('authorization') ?? '' },
     });
-    if (!res.ok)
-      return new Response(res.body, {
-        status: res.status,
-        headers: { 'content-type': 'application/json' },
-      });
+    if (!res.ok) return passThrough(res);
     const { rooms } = (await res.json()) as { rooms: Room[] };
     const sums = await summaries(
       deps,
@@ -145,11 +145,7 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
     const res = await deps.rooms.request(`/api/v1/rooms/${roomId}`, {
       headers: { authorization: c.req.header('authorization') ?? '' },
     });
-    if (!res.ok)
-      return new Response(res.body, {
-        status: res.status,
-        headers: { 'content-type': 'application/json' },
-      });
+    if (!res.ok) return passThrough(res);
     const { room, memberIds } = (await res.json()) as { room: Room; memberIds: string[] };
     const [users, sums] = await Promise.all([
       usersByIds(deps, memberIds),
