@@ -38,6 +38,7 @@ export const GatewayConfigSchema = GatewayLimitsSchema.extend({
   USERS_URL: z.string().url(),
   ROOMS_URL: z.string().url(),
   MESSAGES_URL: z.string().url(),
+  SEARCH_URL: z.string().url(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

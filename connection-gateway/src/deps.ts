@@ -18,6 +18,7 @@ export interface GatewayDeps {
   users: ServiceClient;
   rooms: ServiceClient;
   messages: ServiceClient;
+  search: ServiceClient;
   log: Logger;
   registry: Registry;
   limits: GatewayLimits;

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invokeCloudEventFunction, MemoryFanout, TOPICS } from '@parley/eventing';
 import { MemoryBus } from '@parley/eventing/memory-bus';
+import { createMessageIndex } from '@parley/fn-message-index/handler';
+import { MemorySearchIndex } from '@parley/fn-message-index/search-index.memory';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
 import { MemoryMessageStore } from '@parley/fn-message-write/message-store.memory';
 import { MemoryRecentCache } from '@parley/fn-message-write/recent-cache.memory';
@@ -18,6 +20,8 @@ import { createRoomOps } from '@parley/fn-room-ops/handler';
 import { MemoryRoomStore } from '@parley/fn-room-ops/room-store.memory';
 import { httpUserDirectory } from '@parley/fn-room-ops/user-directory';
 import { createRoomsApp } from '@parley/fn-rooms/app';
+import { createSearchApp } from '@parley/fn-search/app';
+import { roomIdsFromRoomService } from '@parley/fn-search/room-ids';
 import { createUsersApp } from '@parley/fn-users/app';
 import { MemoryUserStore } from '@parley/fn-users/user-store.memory';
 import {
@@ -107,7 +111,19 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     sink: bus,
     log: log.child({ fn: 'message-write' }),
   });
-  // The in-memory equivalents of the two KafkaSources.
+  const searchIndex = new MemorySearchIndex();
+  const searchApp = createSearchApp({
+    index: searchIndex,
+    roomIdsOf: roomIdsFromRoomService(rooms),
+    tokens,
+    log: log.child({ fn: 'search' }),
+    registry: fnRegistry(),
+  });
+  const messageIndex = createMessageIndex({
+    index: searchIndex,
+    log: log.child({ fn: 'message-index' }),
+  });
+  // The in-memory equivalents of the KafkaSources.
   const subs = [
     bus.subscribe({
       topic: TOPICS.roomCommands,
@@ -118,6 +134,11 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       topic: TOPICS.messageCommands,
       group: 'message-write',
       handler: (e) => invokeCloudEventFunction(messageWrite, e, log),
+    }),
+    bus.subscribe({
+      topic: TOPICS.messageEvents,
+      group: 'message-index',
+      handler: (e) => invokeCloudEventFunction(messageIndex, e, log),
     }),
   ];
 
@@ -130,6 +151,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       users,
       rooms,
       messages: inProcess('messages', messagesApp),
+      search: inProcess('search', searchApp),
       log: log.child({ component: 'gateway' }),
       registry: createMetricsRegistry('parley-embedded'),
       limits: GatewayLimitsSchema.parse(process.env),

@@ -44,6 +44,7 @@ const gateway = await startGateway(
     users: serviceClient(cfg.USERS_URL),
     rooms,
     messages: serviceClient(cfg.MESSAGES_URL),
+    search: serviceClient(cfg.SEARCH_URL),
     log,
     registry: createMetricsRegistry('connection-gateway'),
     limits: cfg,

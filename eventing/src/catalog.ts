@@ -48,6 +48,17 @@ const MessageSend = z.object({
 });
 
 const MessageCreated = z.object({ message: MessageSchema });
+/** The message as it is after the change; `editedTs` is the change's time and grows with every change. */
+const MessageEdited = z.object({
+  message: MessageSchema.extend({ editedTs: z.number().int() }),
+});
+const MessageDeleted = z.object({
+  message: MessageSchema.extend({
+    editedTs: z.number().int(),
+    deleted: z.literal(true),
+    body: z.literal(''),
+  }),
+});
 
 const RoomCreate = z.object({
   ...Actor,
@@ -103,6 +114,22 @@ export const CATALOG = {
     key: (d) => d.message.roomId,
     keyDoc: 'message.roomId',
     doc: 'A message was stored with its seq. Consumed by message-index and notify.',
+  }),
+  'parley.message.edited': def({
+    schema: MessageEdited,
+    topic: TOPICS.messageEvents,
+    kind: 'fact',
+    key: (d) => d.message.roomId,
+    keyDoc: 'message.roomId',
+    doc: 'A message body was changed (no producer in protocol v1 yet). Consumed by message-index.',
+  }),
+  'parley.message.deleted': def({
+    schema: MessageDeleted,
+    topic: TOPICS.messageEvents,
+    kind: 'fact',
+    key: (d) => d.message.roomId,
+    keyDoc: 'message.roomId',
+    doc: 'A message was deleted; its body is gone (no producer in protocol v1 yet). Consumed by message-index.',
   }),
   'parley.room.create': def({
     schema: RoomCreate,

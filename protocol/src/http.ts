@@ -1,6 +1,13 @@
 /** Request bodies and queries of the HTTP API v1 (`/api/v1`). */
 import { z } from 'zod';
-import { IdSchema, LIMITS, RoomNameSchema, SeqSchema, UsernameSchema } from './model';
+import {
+  IdSchema,
+  LIMITS,
+  MessageSchema,
+  RoomNameSchema,
+  SeqSchema,
+  UsernameSchema,
+} from './model';
 
 export const SignupBodySchema = z.object({
   username: UsernameSchema,
@@ -37,3 +44,40 @@ export const HistoryQuerySchema = z
   });
 export type HistoryQuery = z.infer<typeof HistoryQuerySchema>;
 export const ReadBodySchema = z.object({ seq: SeqSchema });
+
+/**
+ * `GET /search`: `q` is plain text (no query syntax: every character is
+ * literal), `limit` is capped at LIMITS.searchPageMax, `cursor` is the
+ * `nextCursor` of the previous page with the same q, roomId and sort.
+ */
+export const SearchQuerySchema = z.object({
+  q: z
+    .string({ error: 'q is required' })
+    .trim()
+    .min(1, 'q must not be empty')
+    .max(LIMITS.searchQueryMaxChars, `q must be at most ${LIMITS.searchQueryMaxChars} characters`),
+  roomId: IdSchema.optional(),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(LIMITS.searchPageDefault)
+    .transform((n) => Math.min(n, LIMITS.searchPageMax)),
+  sort: z.enum(['recent', 'relevance']).default('recent'),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type SearchQuery = z.infer<typeof SearchQuerySchema>;
+
+/** A piece of a hit's body; the `match` pieces are what the query found. Text, never HTML. */
+export const HighlightSegmentSchema = z.object({ text: z.string(), match: z.boolean() });
+export const SearchHitSchema = z.object({
+  message: MessageSchema,
+  highlight: z.array(HighlightSegmentSchema),
+});
+export const SearchResponseSchema = z.object({
+  hits: z.array(SearchHitSchema),
+  /** Present when there may be more: pass it back as `cursor`. */
+  nextCursor: z.string().optional(),
+});
+export type SearchHit = z.infer<typeof SearchHitSchema>;
+export type SearchResponse = z.infer<typeof SearchResponseSchema>;

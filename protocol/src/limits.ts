@@ -25,4 +25,9 @@ export const LIMITS = {
   passwordMinChars: 8,
   passwordMaxChars: 256,
   displayNameMaxChars: 64,
+  /** Search: longest query, most distinct terms it may analyze into, page size. */
+  searchQueryMaxChars: 200,
+  searchQueryMaxTerms: 64,
+  searchPageMax: 50,
+  searchPageDefault: 20,
 } as const;

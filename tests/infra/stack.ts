@@ -102,8 +102,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     messages: base + 3,
     roomOps: base + 4,
     messageWrite: base + 5,
+    search: base + 6,
+    messageIndex: base + 7,
     roomSource: base + 11,
     messageSource: base + 12,
+    indexSource: base + 13,
   };
   const url = (p: number) => `http://127.0.0.1:${p}`;
   const jwtSecret =
@@ -118,6 +121,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     USERS_URL: url(port.users),
     ROOMS_URL: url(port.rooms),
     MESSAGES_URL: url(port.messages),
+    SEARCH_URL: url(port.search),
+    ES_URL: infra.ES_URL,
+    SEARCH_INDEX_ALIAS: `${prefix}-messages`,
     USERS_DB_SHARDS: shardSpec(infra, `${prefix}_users`),
     ROOMS_DB_SHARDS: shardSpec(infra, `${prefix}_rooms`),
     MESSAGE_DB_SHARDS: shardSpec(infra, `${prefix}_messages`),
@@ -134,6 +140,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tsx('functions/users/src/migrate.ts'),
     tsx('functions/room-ops/src/migrate.ts'),
     tsx('functions/message-write/src/migrate.ts'),
+    tsx('functions/message-index/src/migrate.ts'),
     tsx('eventing/src/kafka-topics.main.ts'),
   ]);
 
@@ -165,8 +172,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     fn('users', 'users', port.users),
     fn('rooms', 'rooms', port.rooms),
     fn('messages', 'messages', port.messages),
+    fn('search', 'search', port.search),
     fn('room-ops', 'room-ops', port.roomOps),
     fn('message-write', 'message-write', port.messageWrite),
+    fn('message-index', 'message-index', port.messageIndex),
     source(
       'room-ops-source',
       TOPICS.roomCommands,
@@ -180,6 +189,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       'parley-message-write',
       port.messageWrite,
       port.messageSource,
+    ),
+    source(
+      'message-index-source',
+      TOPICS.messageEvents,
+      'parley-message-index',
+      port.messageIndex,
+      port.indexSource,
     ),
     {
       name: 'connection-gateway',
@@ -232,7 +248,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   try {
     // Start in dependency order: the sink and the read functions before the writers, sources after their
     // functions, the gateway last.
-    for (const group of [specs.slice(0, 6), specs.slice(6, 8), specs.slice(8)]) {
+    const firstSource = specs.findIndex((s) => s.name.endsWith('-source'));
+    const gateway = specs.length - 1;
+    for (const group of [
+      specs.slice(0, firstSource),
+      specs.slice(firstSource, gateway),
+      specs.slice(gateway),
+    ]) {
       await Promise.all(group.map(launch));
     }
   } catch (err) {

@@ -313,6 +313,78 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       wg.close();
     });
 
+    it('search finds sent messages by part of a Korean word and by English stem, only in the searcher’s rooms, not after leaving', async () => {
+      const [ann, ben, eve] = await Promise.all([
+        api.signup('ann'),
+        api.signup('ben'),
+        api.signup('eve'),
+      ]);
+      const mk = (a: Account, name: string, memberIds: string[]) =>
+        api.call<{ room: Room }>('POST', '/api/v1/rooms', {
+          token: a.token,
+          body: { name, memberIds },
+        });
+      const [{ room: shared }, { room: secret }] = await Promise.all([
+        mk(ann, 'plans', [ben.user.id]),
+        mk(eve, 'secret', []),
+      ]);
+      const [wa, we] = await Promise.all([connect(ann), connect(eve)]);
+      wa.send({
+        type: 'send',
+        roomId: shared.id,
+        clientMsgId: 's-1',
+        body: '프로젝트 회의는 금요일, Meetings moved',
+      });
+      we.send({
+        type: 'send',
+        roomId: secret.id,
+        clientMsgId: 's-2',
+        body: '비밀 회의 secret meetings',
+      });
+      await wa.next((f) => f.type === 'ack' && f.clientMsgId === 's-1');
+      await we.next((f) => f.type === 'ack' && f.clientMsgId === 's-2');
+
+      type Found = { hits: { message: Message; highlight: { text: string; match: boolean }[] }[] };
+      const search = (a: Account, query: Record<string, string>) =>
+        api.call<Found>('GET', `/api/v1/search?${new URLSearchParams(query)}`, { token: a.token });
+      // Indexing is asynchronous (message.created → message-index): wait until it is searchable.
+      const until = async (a: Account, q: string, count: number) => {
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const found = await search(a, { q });
+          if (found.hits.length >= count || Date.now() > deadline) return found;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      const forBen = await until(ben, '회의', 1);
+      expect(forBen.hits.map((h) => h.message.body)).toEqual([
+        '프로젝트 회의는 금요일, Meetings moved',
+      ]);
+      expect(forBen.hits[0]?.highlight.filter((h) => h.match).map((h) => h.text)).toEqual(['회의']);
+      expect((await until(ben, 'meeting', 1)).hits.map((h) => h.message.roomId)).toEqual([
+        shared.id,
+      ]);
+      const forEve = await until(eve, '회의', 1);
+      expect(forEve.hits.map((h) => h.message.roomId)).toEqual([secret.id]);
+      await expect(search(ben, { q: '회의', roomId: secret.id })).rejects.toMatchObject({
+        status: 403,
+      });
+      for (const q of ['', '   ', '!!!', 'x'.repeat(500)]) {
+        await expect(search(ben, { q })).rejects.toMatchObject({ status: 400 });
+      }
+      expect((await search(ben, { q: '회의 AND (meet*' })).hits).toEqual([]);
+
+      const left = await fetch(`${api.baseUrl}/api/v1/rooms/${shared.id}/members/me`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${ben.token}` },
+      });
+      expect(left.status).toBe(204);
+      expect((await search(ben, { q: '회의' })).hits).toEqual([]);
+      expect((await search(ann, { q: '회의' })).hits).toHaveLength(1);
+      wa.close();
+      we.close();
+    });
+
     it('refuses an oversized HTTP body with 413 payload_too_large, before reading it', async () => {
       const res = await fetch(`${api.baseUrl}/api/v1/auth/signup`, {
         method: 'POST',

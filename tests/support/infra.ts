@@ -15,6 +15,7 @@ export interface InfraEnv {
   MYSQL_B_URL: string;
   REDIS_URL: string;
   KAFKA_BROKERS: string;
+  ES_URL: string;
 }
 
 export function infraEnv(): InfraEnv {
@@ -37,6 +38,7 @@ export function infraEnv(): InfraEnv {
     MYSQL_B_URL: pick('MYSQL_B_URL'),
     REDIS_URL: pick('REDIS_URL'),
     KAFKA_BROKERS: pick('KAFKA_BROKERS'),
+    ES_URL: pick('ES_URL'),
   };
 }
 

@@ -177,6 +177,7 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
   });
 
   api.get('/rooms/:roomId/messages', auth, (c) => forward(c, deps.messages));
+  api.get('/search', auth, (c) => forward(c, deps.search));
 
   return api;
 }

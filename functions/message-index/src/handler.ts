@@ -1,0 +1,69 @@
+/**
+ * message-index: keeps the search index in step with the message facts.
+ * `parley.message.created`, `.edited` and `.deleted` all become one indexed
+ * version of the message (search-index.ts); concurrent deliveries share one
+ * bulk write (bulk-batcher.ts).
+ *
+ * Delivery is at least once and may reorder across redeliveries; the index's
+ * external versioning makes a repeated or older event a no-op (`stale`).
+ * A write the index refuses for good is this event's failure only: it is
+ * answered 400 and the KafkaSource dead-letters it, while the other events of
+ * the same bulk carry on. Anything transient answers 503 and is retried.
+ */
+import type { CloudEventFunction } from '@parley/eventing';
+import type { Message } from '@parley/protocol';
+import { type Logger, ParleyError } from '@parley/runtime';
+import { BulkBatcher } from './bulk-batcher';
+import type { MessageIndexMetrics } from './metrics';
+import { type ApplyResult, indexVersion, type MessageSearchIndex } from './search-index';
+
+export interface MessageIndexDeps {
+  index: MessageSearchIndex;
+  log: Logger;
+  metrics?: MessageIndexMetrics;
+  /** Most messages per bulk write. */
+  maxBulk?: number;
+  now?: () => number;
+}
+
+/** @example registerFunction('message-index', cloudEventApp(createMessageIndex(deps), { log, registry })) */
+export function createMessageIndex(deps: MessageIndexDeps): CloudEventFunction {
+  const now = deps.now ?? Date.now;
+  const batcher = new BulkBatcher<Message, ApplyResult>((messages) => deps.index.apply(messages), {
+    maxBatch: deps.maxBulk ?? 500,
+    onFlush: (size) => deps.metrics?.bulkSize.observe(size),
+  });
+  return {
+    name: 'message-index',
+    accepts: ['parley.message.created', 'parley.message.edited', 'parley.message.deleted'],
+    async handle(event, ctx) {
+      if (
+        event.type !== 'parley.message.created' &&
+        event.type !== 'parley.message.edited' &&
+        event.type !== 'parley.message.deleted'
+      ) {
+        return; // the wrapper refuses other types
+      }
+      const { message } = event.data;
+      const result = await batcher.submit(message);
+      deps.metrics?.writes.inc({ outcome: result.outcome });
+      const log = ctx.log.child({ messageId: message.id, roomId: message.roomId });
+      switch (result.outcome) {
+        case 'applied':
+          deps.metrics?.indexLag.observe(Math.max(0, now() - indexVersion(message)) / 1000);
+          log.debug('indexed');
+          return;
+        case 'stale':
+          log.debug('already indexed at this or a newer version');
+          return;
+        case 'rejected':
+          throw new ParleyError(
+            'bad_request',
+            `the search index refused the message: ${result.reason}`,
+          );
+        case 'retry':
+          throw new ParleyError('unavailable', `search index write failed: ${result.reason}`);
+      }
+    },
+  };
+}
