@@ -347,9 +347,10 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       type Found = { hits: { message: Message; highlight: { text: string; match: boolean }[] }[] };
       const search = (a: Account, query: Record<string, string>) =>
         api.call<Found>('GET', `/api/v1/search?${new URLSearchParams(query)}`, { token: a.token });
-      // Indexing is asynchronous (message.created → message-index): wait until it is searchable.
+      // Indexing is asynchronous (message.created → Kafka → message-index), and a new consumer
+      // group first works through what the topic already holds: wait until it is searchable.
       const until = async (a: Account, q: string, count: number) => {
-        const deadline = Date.now() + 20_000;
+        const deadline = Date.now() + 45_000;
         for (;;) {
           const found = await search(a, { q });
           if (found.hits.length >= count || Date.now() > deadline) return found;
@@ -383,7 +384,7 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       expect((await search(ann, { q: '회의' })).hits).toHaveLength(1);
       wa.close();
       we.close();
-    });
+    }, 90_000);
 
     it('refuses an oversized HTTP body with 413 payload_too_large, before reading it', async () => {
       const res = await fetch(`${api.baseUrl}/api/v1/auth/signup`, {

@@ -38,6 +38,8 @@ export function indexBody(layout: IndexLayout) {
       refresh_interval: layout.refreshInterval,
       analysis: {
         filter: {
+          // "Anna's" → "Anna" (ES's stemmer filter in its possessive_english form).
+          parley_possessive: { type: 'stemmer', language: 'possessive_english' },
           // Every CJK character alone and with its neighbour: "회의는" → 회 회의 의 의는 는.
           parley_cjk_index: { type: 'cjk_bigram', output_unigrams: true },
           // Queries use the pairs only ("회의" → 회의); a lone character stays itself.
@@ -47,12 +49,12 @@ export function indexBody(layout: IndexLayout) {
           parley_text: {
             type: 'custom',
             tokenizer: 'standard',
-            filter: ['english_possessive', 'parley_cjk_index', 'lowercase', 'porter_stem'],
+            filter: ['parley_possessive', 'parley_cjk_index', 'lowercase', 'porter_stem'],
           },
           parley_text_search: {
             type: 'custom',
             tokenizer: 'standard',
-            filter: ['english_possessive', 'parley_cjk_search', 'lowercase', 'porter_stem'],
+            filter: ['parley_possessive', 'parley_cjk_search', 'lowercase', 'porter_stem'],
           },
         },
       },

@@ -4,7 +4,7 @@
  * es-index.ts, so the in-memory index and the query validation of `search`
  * agree with Elasticsearch:
  *
- *   standard tokenizer (UAX #29 words) → english_possessive → cjk_bigram → lowercase → porter_stem
+ *   standard tokenizer (UAX #29 words) → stemmer(possessive_english) → cjk_bigram → lowercase → porter_stem
  *
  * - Words are found with Intl.Segmenter (UAX #29, like Lucene's
  *   StandardTokenizer); inside a word, runs of Hangul, Han, Hiragana and
