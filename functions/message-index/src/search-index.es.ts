@@ -106,6 +106,14 @@ export class EsSearchIndex implements MessageSearchIndex {
       res = await this.client.bulk({ operations, require_alias: true });
     } catch (err) {
       const reason = describe(err);
+      if (err instanceof errors.ResponseError && err.statusCode === 400) {
+        // The whole request was refused (e.g. one item's version is invalid): write each alone,
+        // so only the poison item is rejected and the rest carry on.
+        if (messages.length > 1) {
+          return (await Promise.all(messages.map((m) => this.apply([m])))).flat();
+        }
+        return [{ outcome: 'rejected', reason }];
+      }
       return messages.map(() => ({ outcome: 'retry', reason }));
     }
     return res.items.map((item): ApplyResult => {
