@@ -14,7 +14,8 @@
  *    the bulk write and the index refresh (1 s).
  * 3. Latency: CONCURRENCY clients search in a closed loop for QUERY_SECONDS
  *    per sort order, over a fixed mix of queries; latency is measured at the
- *    client (gateway → search → rooms → Elasticsearch and back).
+ *    client (gateway → search → rooms → Elasticsearch and back); then the same
+ *    queries straight to Elasticsearch through the adapter, for the ratio.
  *
  * Usage: npm run bench:search -- [--corpus 100000] [--rate 20] [--lag-seconds 30] [--concurrency 4] [--query-seconds 15]
  * Starts the real stack on test ports and stops it after. Writes a markdown record to perf/results/.
@@ -213,21 +214,28 @@ try {
     const f = JSON.parse(data.toString()) as ServerFrame;
     if (f.type === 'ack') acks.set(f.clientMsgId, f.ts);
   });
-  const probes: Promise<void>[] = [];
+  // One prober, one search at a time, round-robin over the probes not yet found: the
+  // measurement adds at most ~20 searches/s, instead of a poller per probe (which
+  // saturated the 2 cores and measured its own load).
+  const pending: { clientMsgId: string; word: string; deadline: number }[] = [];
+  let probes = 0;
   let notFound = 0;
-  const probe = async (clientMsgId: string, word: string) => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const found = (await search(searcher, word)).hits.length > 0;
-      const ts = acks.get(clientMsgId);
-      if (found && ts !== undefined) {
-        lag.recordValue(Math.max(1, (Date.now() - ts) * 1000));
-        return;
+  let sending = true;
+  const prober = (async () => {
+    while (sending || pending.length) {
+      const p = pending.shift();
+      if (!p) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
       }
+      const found = (await search(searcher, p.word)).hits.length > 0;
+      const ts = acks.get(p.clientMsgId);
+      if (found && ts !== undefined) lag.recordValue(Math.max(1, (Date.now() - ts) * 1000));
+      else if (Date.now() > p.deadline) notFound++;
+      else pending.push(p);
       await new Promise((r) => setTimeout(r, 50));
     }
-    notFound++;
-  };
+  })();
   const total = RATE * LAG_SECONDS;
   const lagStarted = performance.now();
   for (let i = 0; i < total; i++) {
@@ -243,17 +251,41 @@ try {
       clientMsgId,
       body: isProbe ? `${body()} ${word}` : body(),
     });
-    if (isProbe) probes.push(probe(clientMsgId, word));
+    if (isProbe) {
+      probes++;
+      pending.push({ clientMsgId, word, deadline: Date.now() + 60_000 });
+    }
   }
-  await Promise.all(probes);
+  sending = false;
+  await prober;
   ws.close();
+  // message-index's own view: created → written (before the refresh), from its histogram.
+  const metrics = await (await fetch('http://127.0.0.1:18107/metrics')).text();
+  const metric = (name: string) =>
+    Number(metrics.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
+  const written = {
+    count: metric('parley_search_index_lag_seconds_count'),
+    meanMs: Number(
+      (
+        (metric('parley_search_index_lag_seconds_sum') /
+          metric('parley_search_index_lag_seconds_count')) *
+        1000
+      ).toFixed(1),
+    ),
+    meanBulkSize: Number(
+      (metric('parley_search_bulk_size_sum') / metric('parley_search_bulk_size_count')).toFixed(1),
+    ),
+  };
 
   // 3. Query latency, closed loop
   const latency: Record<string, hdr.Histogram> = {};
   const hitsPerQuery: Record<string, number> = {};
   for (const q of QUERIES) hitsPerQuery[q] = (await search(searcher, q)).hits.length;
-  for (const sort of ['recent', 'relevance']) {
-    process.stderr.write(`latency: ${CONCURRENCY} clients × ${QUERY_SECONDS} s, sort=${sort}…\n`);
+  // 'direct' = the same queries straight to Elasticsearch (the adapter, this process): the
+  // share of the latency that is the engine rather than gateway → search → rooms.
+  const myRooms = rooms.map((r) => r.id);
+  for (const mode of ['recent', 'relevance', 'direct'] as const) {
+    process.stderr.write(`latency: ${CONCURRENCY} clients × ${QUERY_SECONDS} s, ${mode}…\n`);
     const h = us();
     const end = performance.now() + QUERY_SECONDS * 1000;
     let n = 0;
@@ -262,12 +294,16 @@ try {
         while (performance.now() < end) {
           const q = QUERIES[n++ % QUERIES.length] as string;
           const started = performance.now();
-          await search(searcher, q, sort);
+          if (mode === 'direct') {
+            await index.search({ text: q, roomIds: myRooms, sort: 'recent', limit: 21 });
+          } else {
+            await search(searcher, q, mode);
+          }
           h.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
         }
       }),
     );
-    latency[sort] = h;
+    latency[mode] = h;
   }
 
   const result = {
@@ -278,9 +314,10 @@ try {
     lag: {
       ratePerSecond: RATE,
       seconds: LAG_SECONDS,
-      probes: probes.length,
+      probes,
       notFound,
       ms: summary(lag),
+      messageIndex: written,
     },
     queryLatency: {
       concurrency: CONCURRENCY,
@@ -291,6 +328,10 @@ try {
       relevance: {
         qps: Math.round((latency.relevance?.totalCount ?? 0) / QUERY_SECONDS),
         ms: summary(latency.relevance as hdr.Histogram),
+      },
+      directToElasticsearch: {
+        qps: Math.round((latency.direct?.totalCount ?? 0) / QUERY_SECONDS),
+        ms: summary(latency.direct as hdr.Histogram),
       },
     },
     hitsPerQuery,
@@ -310,7 +351,7 @@ try {
       `- when: ${when}\n- command: \`${cmd}\`\n- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n` +
       `- target: real stack started by the benchmark (Elasticsearch 8.19.21 single node, 512 MB heap, 1 shard; Kafka 3.9.1, MariaDB ×2, Redis, every function its own process), all on this machine\n` +
       `- the client (this process) runs on the same 2 cores as everything it measures\n` +
-      `- lag = a probe message's stored ts → the first search through the gateway that finds it (polled every 50 ms; includes the 1 s refresh interval)\n\n` +
+      `- lag = a probe message's stored ts → the first search through the gateway that finds it (one prober, searches ≥ 50 ms apart, round-robin over pending probes; includes Kafka, the bulk write and the 1 s refresh interval). messageIndex = message-index's own histogram: created → index write acknowledged (no refresh), over every message indexed in the run\n\n` +
       '```json\n' +
       JSON.stringify(result, null, 2) +
       '\n```\n',

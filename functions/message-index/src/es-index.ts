@@ -37,6 +37,16 @@ export function indexBody(layout: IndexLayout) {
       number_of_replicas: layout.replicas,
       refresh_interval: layout.refreshInterval,
       analysis: {
+        char_filter: {
+          // A space between Hangul and other letters or digits ("3시에" → "3 시에", "API키" → "API 키"):
+          // the standard tokenizer keeps such mixes as one token, which the bigrams never see.
+          parley_hangul_split: {
+            type: 'pattern_replace',
+            pattern:
+              '(?<=\\p{IsHangul})(?=[\\p{L}\\p{N}&&[^\\p{IsHangul}]])|(?<=[\\p{L}\\p{N}&&[^\\p{IsHangul}]])(?=\\p{IsHangul})',
+            replacement: ' ',
+          },
+        },
         filter: {
           // "Anna's" → "Anna" (ES's stemmer filter in its possessive_english form).
           parley_possessive: { type: 'stemmer', language: 'possessive_english' },
@@ -48,11 +58,13 @@ export function indexBody(layout: IndexLayout) {
         analyzer: {
           parley_text: {
             type: 'custom',
+            char_filter: ['parley_hangul_split'],
             tokenizer: 'standard',
             filter: ['parley_possessive', 'parley_cjk_index', 'lowercase', 'porter_stem'],
           },
           parley_text_search: {
             type: 'custom',
+            char_filter: ['parley_hangul_split'],
             tokenizer: 'standard',
             filter: ['parley_possessive', 'parley_cjk_search', 'lowercase', 'porter_stem'],
           },

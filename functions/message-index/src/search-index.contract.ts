@@ -107,6 +107,17 @@ export function describeSearchIndexContract(
       expect(await bodies([room], 'api 회의')).toEqual([]);
     });
 
+    it('splits Hangul from digits and Latin letters written against it', async () => {
+      const room = newId('r');
+      await put(msg(room, 'API키를 3시에 발급했어요'), msg(room, '東京タワーで会議'));
+      expect(await bodies([room], '키를')).toEqual(['API키를 3시에 발급했어요']);
+      expect(await bodies([room], 'api')).toEqual(['API키를 3시에 발급했어요']);
+      expect(await bodies([room], '3시')).toEqual(['API키를 3시에 발급했어요']);
+      expect(await bodies([room], '시에')).toEqual(['API키를 3시에 발급했어요']);
+      expect(await bodies([room], 'タワー')).toEqual(['東京タワーで会議']);
+      expect(await bodies([room], '会議')).toEqual(['東京タワーで会議']);
+    });
+
     it('returns only messages of the rooms asked for', async () => {
       const mine = newId('r');
       const other = newId('r');

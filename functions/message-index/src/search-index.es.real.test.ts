@@ -1,7 +1,9 @@
+import { Client } from '@elastic/elasticsearch';
 import { infraEnv, runId } from '@parley/tests/support/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSearchIndexContract, msg } from './search-index.contract';
 import { EsSearchIndex } from './search-index.es';
+import { analyze } from './search-text';
 
 const fresh = () =>
   // Two shards, so routing by room really spreads the rooms.
@@ -66,4 +68,42 @@ describe('EsSearchIndex on Elasticsearch', () => {
     ).rejects.toMatchObject({ code: 'unavailable' });
     await down.close();
   });
+});
+
+describe('search-text.ts and the Elasticsearch analyzers agree', () => {
+  const index = fresh();
+  const client = new Client({ node: infraEnv().ES_URL });
+  beforeAll(() => index.ensureIndex());
+  afterAll(async () => {
+    await index.drop();
+    await index.close();
+    await client.close();
+  });
+
+  const samples = [
+    '회의는 3시에 시작합니다',
+    "Anna's Meetings were RUNNING late",
+    'API키를 발급했어요',
+    '東京タワーで会議',
+    'deployed the releases; fixes ready?',
+    '오늘 점심은 김치찌개 🍲 맛있다',
+    '회',
+    'ship it 🚀🚀 👩‍💻 done',
+    'e-mail foo@bar.com on 2026-11-25 at 10:30, v1.2.3',
+  ];
+  for (const [analyzer, mode] of [
+    ['parley_text', 'index'],
+    ['parley_text_search', 'search'],
+  ] as const) {
+    it(`${analyzer} = analyze(…, '${mode}')`, async () => {
+      for (const text of samples) {
+        const res = await client.indices.analyze({ index: index.names.index, analyzer, text });
+        const es = (res.tokens ?? []).map((t) => t.token);
+        expect(
+          analyze(text, mode).map((t) => t.term),
+          text,
+        ).toEqual(es);
+      }
+    });
+  }
 });

@@ -4,7 +4,8 @@
  * es-index.ts, so the in-memory index and the query validation of `search`
  * agree with Elasticsearch:
  *
- *   standard tokenizer (UAX #29 words) → stemmer(possessive_english) → cjk_bigram → lowercase → porter_stem
+ *   pattern_replace (Hangul | other) → standard tokenizer (UAX #29 words)
+ *     → stemmer(possessive_english) → cjk_bigram → lowercase → porter_stem
  *
  * - Words are found with Intl.Segmenter (UAX #29, like Lucene's
  *   StandardTokenizer); inside a word, runs of Hangul, Han, Hiragana and
@@ -29,7 +30,9 @@ export interface Token {
 
 export type AnalyzeMode = 'index' | 'search';
 
-const CJK = /[\p{Script=Hangul}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+// ー (U+30FC, U+FF70) is script Common but a Katakana letter to the standard tokenizer.
+const CJK = /[\p{Script=Hangul}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30FC\uFF70]/u;
+const EMOJI = /\p{Extended_Pictographic}/u;
 const POSSESSIVE = /['’\uFF07][sS]$/;
 const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
 
@@ -39,46 +42,51 @@ const MAX_TOKEN_CHARS = 255;
 /** @example analyze('회의는 Meetings', 'index').map((t) => t.term) // ['회','회의','의','의는','는','meet'] */
 export function analyze(text: string, mode: AnalyzeMode): Token[] {
   const out: Token[] = [];
+  // A run of CJK characters is bigrammed as a whole, also across word segments that touch
+  // ("東京|タワー|で" → 東京 京タ タワ ワー ーで), as CJKBigramFilter joins adjacent CJK tokens.
+  let run: { ch: string; start: number }[] = [];
+  const flushRun = () => {
+    if (run.length) pushCjk(run, mode, out);
+    run = [];
+  };
   for (const seg of segmenter.segment(text)) {
-    if (!seg.isWordLike) continue;
-    splitRuns(seg.segment, seg.index, mode, out);
+    if (!seg.isWordLike) {
+      flushRun();
+      // The standard tokenizer keeps emoji as tokens (<EMOJI>): "🍲" finds messages with 🍲.
+      if (EMOJI.test(seg.segment)) {
+        out.push({ term: seg.segment, start: seg.index, end: seg.index + seg.segment.length });
+      }
+      continue;
+    }
+    // A word may mix scripts ("API키", "3시에"): CJK runs are bigrammed, the rest is a word —
+    // in ES the parley_hangul_split char filter and UAX #29 (Han, Kana) split them the same way.
+    let offset = seg.index;
+    let other = '';
+    let otherStart = offset;
+    const flushOther = () => {
+      if (other) pushWord(other, otherStart, out);
+      other = '';
+    };
+    for (const ch of seg.segment) {
+      if (CJK.test(ch)) {
+        flushOther();
+        run.push({ ch, start: offset });
+      } else {
+        flushRun();
+        if (!other) otherStart = offset;
+        other += ch;
+      }
+      offset += ch.length;
+    }
+    flushOther();
   }
+  flushRun();
   return out;
 }
 
 /** The distinct terms of a query, in order (what every hit must contain). */
 export function queryTerms(text: string): string[] {
   return [...new Set(analyze(text, 'search').map((t) => t.term))];
-}
-
-function splitRuns(word: string, base: number, mode: AnalyzeMode, out: Token[]): void {
-  // A word may mix scripts ("API키"): CJK runs are bigrammed, the rest is a word.
-  const chars = [...word];
-  let offset = base;
-  let run: { ch: string; start: number }[] = [];
-  let other = '';
-  let otherStart = base;
-  const flushOther = () => {
-    if (other) pushWord(other, otherStart, out);
-    other = '';
-  };
-  const flushRun = () => {
-    if (run.length) pushCjk(run, mode, out);
-    run = [];
-  };
-  for (const ch of chars) {
-    if (CJK.test(ch)) {
-      flushOther();
-      run.push({ ch, start: offset });
-    } else {
-      flushRun();
-      if (!other) otherStart = offset;
-      other += ch;
-    }
-    offset += ch.length;
-  }
-  flushOther();
-  flushRun();
 }
 
 function pushWord(word: string, start: number, out: Token[]): void {

@@ -1,6 +1,6 @@
 /*
  * Stands in for: the parts of Elasticsearch's analysis-common module that
- * Parley's search uses (tokenizers ngram, edge_ngram, whitespace, keyword;
+ * Parley's search uses (char filter pattern_replace; tokenizers ngram, edge_ngram, whitespace, keyword;
  * token filters lowercase, asciifolding, porter_stem, stemmer, cjk_bigram,
  * cjk_width, edge_ngram, ngram), and, via RootHandler, the rest-root module.
  * Why: neither module is published on Maven Central (only the server jar and
@@ -27,6 +27,7 @@
  *       minimal_english, possessive_english (ES's "english possessive" filter).
  *   cjk_bigram: output_unigrams (false), ignored_scripts (han, hiragana, katakana, hangul).
  *   cjk_width. edge_ngram / ngram filter: min_gram (1), max_gram (2), preserve_original (false).
+ *   char filter pattern_replace: pattern, replacement (""), flags (Java Pattern flag names, | separated).
  */
 package org.parley.es.analysis;
 
@@ -59,6 +60,7 @@ import org.apache.lucene.analysis.ngram.EdgeNGramTokenFilter;
 import org.apache.lucene.analysis.ngram.EdgeNGramTokenizer;
 import org.apache.lucene.analysis.ngram.NGramTokenFilter;
 import org.apache.lucene.analysis.ngram.NGramTokenizer;
+import org.apache.lucene.analysis.pattern.PatternReplaceCharFilter;
 import org.apache.lucene.analysis.tr.TurkishLowerCaseFilter;
 import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
@@ -70,6 +72,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.settings.SettingsFilter;
 import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.index.IndexSettings;
+import org.elasticsearch.index.analysis.CharFilterFactory;
 import org.elasticsearch.index.analysis.NormalizingTokenFilterFactory;
 import org.elasticsearch.index.analysis.TokenFilterFactory;
 import org.elasticsearch.index.analysis.TokenizerFactory;
@@ -194,6 +197,45 @@ public class ParleyAnalysisPlugin extends Plugin implements AnalysisPlugin, Acti
         }
       }
       return false;
+    };
+  }
+
+  // --- char filters -------------------------------------------------------------
+
+  @Override
+  public Map<String, AnalysisProvider<CharFilterFactory>> getCharFilters() {
+    // requiresAnalysisSettings: ES builds every provider without settings for each index unless it
+    // says it needs them (as analysis-common's pattern_replace does); without a pattern it can't be built.
+    return Map.of("pattern_replace", new AnalysisProvider<CharFilterFactory>() {
+      @Override public boolean requiresAnalysisSettings() { return true; }
+      @Override public CharFilterFactory get(IndexSettings indexSettings, org.elasticsearch.env.Environment env,
+          String name, Settings s) {
+        return patternReplace(name, s);
+      }
+    });
+  }
+
+  private static CharFilterFactory patternReplace(String name, Settings s) {
+    String pattern = s.get("pattern");
+    if (pattern == null) {
+      throw new IllegalArgumentException("pattern is missing for [" + name + "] char filter of type 'pattern_replace'");
+    }
+    int flags = 0;
+    for (String f : s.get("flags", "").split("\\|")) {
+      if (f.isBlank()) continue;
+      try {
+        flags |= java.util.regex.Pattern.class.getField(f.trim().toUpperCase(Locale.ROOT)).getInt(null);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalArgumentException("unknown regex flag [" + f + "]", e);
+      }
+    }
+    java.util.regex.Pattern compiled = java.util.regex.Pattern.compile(pattern, flags);
+    String replacement = s.get("replacement", "");
+    return new CharFilterFactory() {
+      @Override public String name() { return name; }
+      @Override public java.io.Reader create(java.io.Reader reader) {
+        return new PatternReplaceCharFilter(compiled, replacement, reader);
+      }
     };
   }
 
