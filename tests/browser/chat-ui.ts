@@ -28,6 +28,13 @@ export const ui = {
   sendButton: (page: Page) => page.getByRole('button', { name: 'Send', exact: true }),
   dialog: (page: Page, name: string) => page.getByRole('dialog', { name }),
   alert: (page: Page) => page.getByRole('alert'),
+  searchBox: (page: Page) => page.getByRole('searchbox', { name: 'Search messages', exact: true }),
+  searchResults: (page: Page) => page.getByRole('region', { name: 'Search results' }),
+  /** The results of the last search; `data-message-id` and `data-room-id` name each. */
+  searchHits: (page: Page) => ui.searchResults(page).getByTestId('search-hit'),
+  /** The message the room was opened at (a search result). */
+  jumpedMessage: (page: Page) =>
+    ui.log(page).locator('[data-testid="message"][data-jumped="true"]'),
 };
 
 /** Waits until the connection status reads `text` ("Connected", "Reconnecting…", …). */
@@ -131,6 +138,51 @@ export async function expectStatus(
   await expect
     .poll(() => ui.messagesWith(page, text).first().getAttribute('data-status'), { timeout })
     .toBe(status);
+}
+
+/**
+ * Searches for `q` with the search box (Enter) until a result contains `text`, searching again
+ * each second: a message becomes searchable about a second after it is sent. Returns that result.
+ */
+export async function searchUntilFound(
+  page: Page,
+  q: string,
+  text: string,
+  timeout = 30_000,
+): Promise<Locator> {
+  const box = ui.searchBox(page);
+  await box.fill(q);
+  const hit = ui.searchHits(page).filter({ hasText: text });
+  await expect
+    .poll(
+      async () => {
+        if ((await hit.count()) > 0) return true;
+        await box.press('Enter');
+        return false;
+      },
+      { timeout, interval: 1000 },
+    )
+    .toBe(true);
+  return hit;
+}
+
+/** Searches for `q` (Enter) and waits for the answer "No messages match “q”". */
+export async function searchFindsNothing(page: Page, q: string): Promise<void> {
+  await ui.searchBox(page).fill(q);
+  await ui.searchBox(page).press('Enter');
+  await ui.searchResults(page).getByText(`No messages match “${q}”`).waitFor();
+  expect(await ui.searchHits(page).count()).toBe(0);
+}
+
+/** Where a message sits in the scrolled message list: fully inside the visible part or not. */
+export function inView(message: Locator): Promise<boolean> {
+  return message.evaluate((m) => {
+    const log = m.closest('[role="log"]');
+    if (!log) return false;
+    const box = m.getBoundingClientRect();
+    const view = log.getBoundingClientRect();
+    return box.top >= view.top - 1 && box.bottom <= view.bottom + 1 && box.height > 0;
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../infra/stack';
-import { type Account, WsClient } from '../support/client';
+import type { Account } from '../support/client';
 import {
   createRoomThroughUi,
   expectConnection,
@@ -32,6 +32,7 @@ import {
   type PersonOptions,
   PHONE,
   screenshot,
+  sendByProtocol as send,
   signUpByApi,
   startBrowserStack,
 } from './support';
@@ -83,19 +84,8 @@ async function pairInRoom(opts: { ann?: PersonOptions; bob?: PersonOptions } = {
 }
 
 /** Sends messages as `account` over the public WebSocket protocol and waits until each is acked. */
-async function sendByProtocol(account: Account, roomId: string, bodies: string[]): Promise<void> {
-  const ws = await WsClient.connect(api, account.token);
-  try {
-    bodies.forEach((body, i) => {
-      ws.send({ type: 'send', roomId, clientMsgId: `seed-${tag()}-${i}`, body });
-    });
-    await ws.waitForCount((f) => f.type === 'ack', bodies.length, 60_000);
-    const refused = ws.frames.filter((f) => f.type === 'error');
-    expect(refused, 'refused sends').toEqual([]);
-  } finally {
-    ws.close();
-  }
-}
+const sendByProtocol = (account: Account, roomId: string, bodies: string[]): Promise<void> =>
+  send(api, account, roomId, bodies);
 
 describe('Parley web client in Chromium', () => {
   it('the gateway serves the built client at / and it boots to the auth screen', async () => {

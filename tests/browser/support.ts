@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type Stack, startStack } from '../infra/stack';
-import { type Account, Api } from '../support/client';
+import { type Account, Api, WsClient } from '../support/client';
 import { REPO_ROOT } from '../support/infra';
 import { SocketControl } from './socket-control';
 
@@ -126,6 +126,27 @@ export async function createRoomByApi(
     body: { name, memberIds },
   });
   return room;
+}
+
+/** Sends messages as `account` over the public WebSocket protocol and waits until each is acked. */
+export async function sendByProtocol(
+  api: Api,
+  account: Account,
+  roomId: string,
+  bodies: string[],
+): Promise<void> {
+  const ws = await WsClient.connect(api, account.token);
+  try {
+    const tag = randomBytes(3).toString('hex');
+    bodies.forEach((body, i) => {
+      ws.send({ type: 'send', roomId, clientMsgId: `seed-${tag}-${i}`, body });
+    });
+    await ws.waitForCount((f) => f.type === 'ack', bodies.length, 60_000);
+    const refused = ws.frames.filter((f) => f.type === 'error');
+    if (refused.length > 0) throw new Error(`refused sends: ${JSON.stringify(refused)}`);
+  } finally {
+    ws.close();
+  }
 }
 
 /**

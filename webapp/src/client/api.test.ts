@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiClient, ApiError } from './api';
-import { fakeFetch } from './testing';
+import { defined, fakeFetch } from './testing';
 
 const user = { id: 'u_1', username: 'ann', displayName: 'Ann' };
 
@@ -90,6 +90,41 @@ describe('ApiClient', () => {
       '/rooms/r_1/messages?before=51&limit=50',
       '/rooms/r_1/messages?after=7',
     ]);
+  });
+
+  it('searches with the query, scope, sort and cursor as query parameters', async () => {
+    const page = { hits: [], nextCursor: 'c_2' };
+    const { api, calls } = client({ 'GET /search': () => ({ status: 200, body: page }) });
+    const q = '회의 & #notes?';
+    expect(
+      await api.search({ q, roomId: 'r_1', sort: 'relevance', limit: 20, cursor: 'c_1' }),
+    ).toEqual(page);
+    await api.search({ q: 'plain' });
+    const first = new URL(defined(calls[0]).path, 'http://parley.test');
+    expect(first.pathname).toBe('/search');
+    expect(Object.fromEntries(first.searchParams)).toEqual({
+      q,
+      roomId: 'r_1',
+      sort: 'relevance',
+      limit: '20',
+      cursor: 'c_1',
+    });
+    expect(calls[0]?.auth).toBe('Bearer tok');
+    expect(calls[1]?.path).toBe('/search?q=plain');
+  });
+
+  it('a refused search query is a bad_request with the server’s reason', async () => {
+    const { api } = client({
+      'GET /search': () => ({
+        status: 400,
+        body: { error: { code: 'bad_request', message: 'q has no words to search for' } },
+      }),
+    });
+    await expect(api.search({ q: '?!' })).rejects.toMatchObject({
+      status: 400,
+      code: 'bad_request',
+      message: 'q has no words to search for',
+    });
   });
 
   it('leave answers 204 without a body', async () => {

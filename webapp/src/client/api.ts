@@ -4,6 +4,7 @@
  * branch on `code`, never on message text.
  */
 import type { ErrorCode } from '@parley/protocol/errors';
+import type { SearchHit, SearchResponse } from '@parley/protocol/http';
 import type { Message, Room, User } from '@parley/protocol/model';
 
 /** `GET /rooms` adds these to each room. */
@@ -24,6 +25,19 @@ export interface HistoryPageResult {
 
 /** Either `before` or `after` (neither = the latest page). */
 export type HistoryQuery = { before?: number; after?: number; limit?: number };
+
+export type { SearchHit };
+export type SearchSort = 'recent' | 'relevance';
+
+/** `GET /search`: plain text in every room of the caller, or in one (`roomId`). */
+export interface SearchParams {
+  q: string;
+  roomId?: string;
+  sort?: SearchSort;
+  limit?: number;
+  /** The previous page's `nextCursor` (same q, roomId and sort). */
+  cursor?: string;
+}
 
 /** A failed call: HTTP status (0 = no answer at all) and the protocol's error code. */
 export class ApiError extends Error {
@@ -118,6 +132,15 @@ export class ApiClient {
     if (q.limit !== undefined) query.set('limit', String(q.limit));
     const qs = query.size > 0 ? `?${query}` : '';
     return this.call('GET', `/rooms/${encodeURIComponent(roomId)}/messages${qs}`);
+  }
+
+  search(p: SearchParams): Promise<SearchResponse> {
+    const query = new URLSearchParams({ q: p.q });
+    if (p.roomId !== undefined) query.set('roomId', p.roomId);
+    if (p.sort !== undefined) query.set('sort', p.sort);
+    if (p.limit !== undefined) query.set('limit', String(p.limit));
+    if (p.cursor !== undefined) query.set('cursor', p.cursor);
+    return this.call('GET', `/search?${query}`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, authed = true): Promise<T> {

@@ -1,6 +1,6 @@
 import type { Message, Room, User } from '@parley/protocol/model';
 import { describe, expect, it } from 'vitest';
-import { ChatStore } from './chat-store';
+import { ChatStore, JUMP_MAX_PAGES } from './chat-store';
 import { SESSION_EXPIRED_MESSAGE, SessionStore } from './session';
 import {
   defined,
@@ -332,6 +332,138 @@ describe('ChatStore', () => {
       expect(t.state().authMessage).toBe(SESSION_EXPIRED_MESSAGE);
       expect(t.socket().closedWith).toBe(1000);
     });
+  });
+
+  describe('opening a room at a message (a search result)', () => {
+    /** The group with seq 1…`total`: history pages as the server cuts them. */
+    function longRoom(total: number) {
+      const history = (path: string) => {
+        const q = new URL(path, 'http://parley.test').searchParams;
+        const limit = Number(q.get('limit') ?? 50);
+        const before = q.get('before');
+        const end = before ? Number(before) - 1 : total;
+        const start = Math.max(1, end - limit + 1);
+        const messages = Array.from({ length: end - start + 1 }, (_, i) => msg(start + i));
+        return { status: 200, body: { messages, hasMore: start > 1 } };
+      };
+      return setup({
+        rooms: [{ ...group, lastSeq: total }, dm],
+        routes: { 'GET /rooms/r_g/messages': (req) => history(req.path) },
+      });
+    }
+    const historyCalls = (t: ReturnType<typeof setup>) =>
+      t.api.calls.filter((c) => c.path.startsWith('/rooms/r_g/messages')).map((c) => c.path);
+
+    it('a message the timeline holds is shown at once, nothing loaded', async () => {
+      const t = await inRoom();
+      const before = t.api.calls.length;
+      await t.store.openMessage(msg(1));
+      expect(t.state().jump).toMatchObject({ roomId: group.id, messageId: 'm_1', status: 'shown' });
+      expect(t.api.calls.length).toBe(before);
+    });
+
+    it('opens the room and pages back until it holds the message, continuous and bounded', async () => {
+      const t = longRoom(250);
+      t.store.init();
+      t.socket().accept();
+      await settle();
+      const opened = t.store.openMessage(msg(42));
+      expect(t.state().selectedRoomId).toBe(group.id);
+      expect(t.state().jump).toMatchObject({ seq: 42, status: 'loading' });
+      await opened;
+      expect(t.state().jump).toMatchObject({ messageId: 'm_42', status: 'shown' });
+      expect(historyCalls(t)).toEqual([
+        '/rooms/r_g/messages?limit=50',
+        '/rooms/r_g/messages?before=201&limit=100',
+        // Just enough to reach seq 42 with ten messages above it.
+        '/rooms/r_g/messages?before=101&limit=69',
+      ]);
+      const seqs = t.timeline().messages.map((m) => m.seq);
+      expect(seqs[0]).toBe(32);
+      expect(seqs).toEqual(Array.from({ length: 250 - 31 }, (_, i) => 32 + i));
+      // Continuous: nothing to sync.
+      expect(t.socket().framesOf('sync')).toEqual([]);
+      expect(t.state().loadingOlder[group.id]).toBe(false);
+    });
+
+    it('gives up past JUMP_MAX_PAGES pages and says so', async () => {
+      const total = 50 + (JUMP_MAX_PAGES + 1) * 100;
+      const t = longRoom(total);
+      t.store.init();
+      t.socket().accept();
+      await settle();
+      await t.store.openMessage(msg(3));
+      expect(t.state().jump?.status).toBe('too-far');
+      expect(historyCalls(t)).toHaveLength(1 + JUMP_MAX_PAGES);
+    });
+
+    it('a message newer than the timeline comes with the sync it asks for', async () => {
+      const t = await inRoom();
+      await t.store.openMessage(msg(4));
+      expect(t.state().jump?.status).toBe('loading');
+      expect(t.socket().framesOf('sync')).toEqual([{ type: 'sync', rooms: { [group.id]: 2 } }]);
+      t.socket().push({
+        type: 'sync',
+        roomId: group.id,
+        messages: [msg(3), msg(4)],
+        complete: true,
+      });
+      expect(t.state().jump).toMatchObject({ messageId: 'm_4', status: 'shown' });
+    });
+
+    it('an older page that cannot be read ends the jump as an error, with the reason', async () => {
+      const t = setup({
+        rooms: [{ ...group, lastSeq: 250 }, dm],
+        routes: {
+          'GET /rooms/r_g/messages': (req) =>
+            req.path.includes('before=')
+              ? { status: 503, body: { error: { code: 'unavailable', message: 'down' } } }
+              : { status: 200, body: { messages: [msg(201), msg(202)], hasMore: true } },
+        },
+      });
+      t.store.init();
+      t.socket().accept();
+      await settle();
+      await t.store.openMessage(msg(42));
+      expect(t.state().jump?.status).toBe('error');
+      expect(t.state().historyError[group.id]).toBe(
+        'Parley is not reachable right now. Please try again.',
+      );
+    });
+
+    it('opening another room forgets the jump; a newer jump supersedes an older one', async () => {
+      const t = longRoom(250);
+      t.store.init();
+      t.socket().accept();
+      await settle();
+      const first = t.store.openMessage(msg(42));
+      const second = t.store.openMessage(msg(230));
+      await Promise.all([first, second]);
+      expect(t.state().jump).toMatchObject({ messageId: 'm_230', status: 'shown' });
+      expect(historyCalls(t)).toEqual(['/rooms/r_g/messages?limit=50']);
+      t.store.selectRoom(dm.id);
+      expect(t.state().jump).toBeNull();
+    });
+  });
+
+  it('looks up the members of rooms it has not seen, once each (search results name senders)', async () => {
+    const carol: User = { id: 'u_carol', username: 'carol', displayName: 'Carol' };
+    const other: Room = { id: 'r_o', name: 'Other', kind: 'group', memberCount: 2, lastSeq: 9 };
+    let asked = 0;
+    const t = setup({
+      routes: {
+        'GET /rooms/r_o': () => {
+          asked++;
+          return { status: 200, body: { room: other, members: [me, carol] } };
+        },
+      },
+    });
+    t.store.init();
+    await settle();
+    await t.store.loadMembersOf([other.id, other.id, group.id]);
+    await t.store.loadMembersOf([other.id]);
+    expect(asked).toBe(1);
+    expect(t.state().users[carol.id]).toEqual(carol);
   });
 
   it('logout forgets the session and closes the socket', async () => {

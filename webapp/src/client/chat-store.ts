@@ -45,6 +45,25 @@ export interface ChatState {
   users: Readonly<Record<string, User>>;
   loadingOlder: Readonly<Record<string, boolean>>;
   historyError: Readonly<Record<string, string>>;
+  /** The message a room was opened at (a search result), while that room is open. */
+  jump: Jump | null;
+}
+
+/**
+ * Opening a room at a message: 'loading' while its history is paged in,
+ * 'shown' once the timeline holds it; 'missing' when the room no longer has
+ * it, 'too-far' when it is more than JUMP_MAX_PAGES pages back, 'error' when
+ * the history could not be read (historyError says why).
+ */
+export type JumpStatus = 'loading' | 'shown' | 'missing' | 'too-far' | 'error';
+
+export interface Jump {
+  /** Tells one jump from the next, to the same message included. */
+  id: number;
+  roomId: string;
+  messageId: string;
+  seq: number;
+  status: JumpStatus;
 }
 
 export interface ChatStoreOptions {
@@ -64,6 +83,10 @@ export interface ChatStoreOptions {
 
 export const SEND_TIMEOUT_MS = 10_000;
 const HISTORY_PAGE = LIMITS.historyPageDefault;
+/** Opening a room at a message pages back at most this many pages of LIMITS.historyPageMax. */
+export const JUMP_MAX_PAGES = 10;
+/** Messages loaded above the one jumped to, so it is seen in its context. */
+const JUMP_CONTEXT = 10;
 /** DM names are resolved from members this many rooms at a time. */
 const MEMBER_LOOKUPS_AT_ONCE = 4;
 
@@ -88,6 +111,7 @@ const signedOut = (authMessage: string | null): ChatState => ({
   users: {},
   loadingOlder: {},
   historyError: {},
+  jump: null,
 });
 
 export class ChatStore {
@@ -100,7 +124,10 @@ export class ChatStore {
   /** Rooms with a `sync` in flight, so a burst of gaps asks once. */
   private readonly syncing = new Set<string>();
   private readonly memberLoads = new Map<string, Promise<readonly User[] | null>>();
-  private readonly historyLoads = new Set<string>();
+  /** Latest-page and older-page loads in flight, by room: a second caller waits for the first. */
+  private readonly latestLoads = new Map<string, Promise<void>>();
+  private readonly olderLoads = new Map<string, Promise<boolean>>();
+  private jumps = 0;
   /** Rooms learned by a frame or a command while the room list was being read. */
   private readonly addedSinceListed = new Set<string>();
   private readyCount = 0;
@@ -193,25 +220,107 @@ export class ChatStore {
 
   /** Opens a room (null = none, the list on a narrow screen): its latest page and its members. */
   selectRoom(roomId: string | null): void {
+    const jump = this.state.jump;
+    if (jump && jump.roomId !== roomId) this.set({ jump: null });
     if (this.state.selectedRoomId !== roomId) this.set({ selectedRoomId: roomId });
     if (!roomId) return;
     if (!this.state.timelines[roomId]?.loaded) void this.loadLatest(roomId);
     void this.loadMembers(roomId);
   }
 
-  async loadOlder(roomId: string): Promise<void> {
+  /**
+   * The page before the first message held (`limit` messages). A load already
+   * in flight is waited for instead. Resolves false when the page could not be
+   * read (historyError says why) or there is nothing older.
+   */
+  loadOlder(roomId: string, limit: number = HISTORY_PAGE): Promise<boolean> {
+    const inFlight = this.olderLoads.get(roomId);
+    if (inFlight) return inFlight;
     const t = this.state.timelines[roomId];
     const first = t?.messages[0];
-    if (!t || !first || !tl.hasOlder(t) || this.state.loadingOlder[roomId]) return;
+    if (!t || !first || !tl.hasOlder(t)) return Promise.resolve(false);
     this.set({ loadingOlder: { ...this.state.loadingOlder, [roomId]: true } });
-    try {
-      const page = await this.api.history(roomId, { before: first.seq, limit: HISTORY_PAGE });
-      this.applyToTimeline(roomId, (x) => tl.applyHistory(x, page, 'older'));
-    } catch (err) {
-      this.setHistoryError(roomId, errorText(err));
-    } finally {
-      this.set({ loadingOlder: { ...this.state.loadingOlder, [roomId]: false } });
+    const load = (async () => {
+      try {
+        const page = await this.api.history(roomId, { before: first.seq, limit });
+        this.applyToTimeline(roomId, (x) => tl.applyHistory(x, page, 'older'));
+        return true;
+      } catch (err) {
+        this.setHistoryError(roomId, errorText(err));
+        return false;
+      } finally {
+        this.olderLoads.delete(roomId);
+        this.set({ loadingOlder: { ...this.state.loadingOlder, [roomId]: false } });
+      }
+    })();
+    this.olderLoads.set(roomId, load);
+    return load;
+  }
+
+  /**
+   * Opens a room at a message (a search result): the room is selected and its
+   * history paged back until the timeline holds the message — pages before
+   * the first message held, so the timeline stays continuous and its gap
+   * detection unchanged — at most JUMP_MAX_PAGES pages. `jump` follows it;
+   * the message list scrolls to the message once it is 'shown'.
+   */
+  async openMessage(m: Pick<Message, 'id' | 'roomId' | 'seq'>): Promise<void> {
+    if (!this.state.session) return;
+    const id = ++this.jumps;
+    const { roomId, seq } = m;
+    this.selectRoom(roomId);
+    const t0 = this.state.timelines[roomId];
+    const status: JumpStatus = t0 && tl.hasSeq(t0, seq) ? 'shown' : 'loading';
+    this.set({ jump: { id, roomId, messageId: m.id, seq, status } });
+    if (status === 'shown') return;
+    const current = () => {
+      const j = this.state.jump;
+      return j?.id === id && j.status === 'loading';
+    };
+    await this.latestLoads.get(roomId);
+    for (let pages = 0; current(); pages++) {
+      const t = this.state.timelines[roomId];
+      if (!t?.loaded) {
+        this.setJumpStatus(id, 'error');
+        return;
+      }
+      const r = tl.reach(t, seq, LIMITS.historyPageMax, JUMP_CONTEXT);
+      switch (r.kind) {
+        case 'present':
+          this.setJumpStatus(id, 'shown');
+          return;
+        case 'newer':
+          // Sent after the page we hold: the next live message or sync brings it (setTimeline settles the jump).
+          this.requestSync(roomId);
+          return;
+        case 'missing':
+          this.setJumpStatus(id, 'missing');
+          return;
+        case 'older':
+          if (pages >= JUMP_MAX_PAGES) {
+            this.setJumpStatus(id, 'too-far');
+            return;
+          }
+          if (!(await this.loadOlder(roomId, r.limit)) && current()) {
+            this.setJumpStatus(id, 'error');
+            return;
+          }
+      }
     }
+  }
+
+  /** Forgets the jump: the person dismissed its notice. */
+  clearJump(): void {
+    if (this.state.jump) this.set({ jump: null });
+  }
+
+  /** Looks up the members of these rooms that are not known yet (senders' names), a few rooms at a time. */
+  async loadMembersOf(roomIds: readonly string[]): Promise<void> {
+    const todo = [...new Set(roomIds)].filter((id) => !this.state.members[id]);
+    const next = async () => {
+      for (let id = todo.shift(); id; id = todo.shift()) await this.loadMembers(id);
+    };
+    await Promise.all(Array.from({ length: MEMBER_LOOKUPS_AT_ONCE }, next));
   }
 
   /**
@@ -384,7 +493,8 @@ export class ChatStore {
     this.sendTimers.clear();
     this.syncing.clear();
     this.memberLoads.clear();
-    this.historyLoads.clear();
+    this.latestLoads.clear();
+    this.olderLoads.clear();
     this.readyCount = 0;
     this.sessions.clear();
     if (notify) this.set(signedOut(authMessage));
@@ -447,20 +557,24 @@ export class ChatStore {
     this.sendTimers.delete(clientMsgId);
   }
 
-  private async loadLatest(roomId: string): Promise<void> {
-    if (this.historyLoads.has(roomId)) return;
-    this.historyLoads.add(roomId);
+  private loadLatest(roomId: string): Promise<void> {
+    const inFlight = this.latestLoads.get(roomId);
+    if (inFlight) return inFlight;
     if (!this.state.timelines[roomId]) this.setTimeline(roomId, tl.emptyTimeline(roomId));
-    try {
-      const page = await this.api.history(roomId, { limit: HISTORY_PAGE });
-      this.applyToTimeline(roomId, (t) => tl.applyHistory(t, page, 'older'));
-      const { [roomId]: _, ...rest } = this.state.historyError;
-      this.set({ historyError: rest });
-    } catch (err) {
-      this.setHistoryError(roomId, errorText(err));
-    } finally {
-      this.historyLoads.delete(roomId);
-    }
+    const load = (async () => {
+      try {
+        const page = await this.api.history(roomId, { limit: HISTORY_PAGE });
+        this.applyToTimeline(roomId, (t) => tl.applyHistory(t, page, 'older'));
+        const { [roomId]: _, ...rest } = this.state.historyError;
+        this.set({ historyError: rest });
+      } catch (err) {
+        this.setHistoryError(roomId, errorText(err));
+      } finally {
+        this.latestLoads.delete(roomId);
+      }
+    })();
+    this.latestLoads.set(roomId, load);
+    return load;
   }
 
   private loadMembers(roomId: string): Promise<readonly User[] | null> {
@@ -490,17 +604,15 @@ export class ChatStore {
    * A DM is named after the other member, and a group's preview after the
    * last sender: look those rooms' members up, a few rooms at a time.
    */
-  private async resolveNames(): Promise<void> {
-    const { rooms, members, users } = this.state;
-    const todo = rooms.filter(
-      (r) =>
-        !members[r.id] &&
-        (r.kind === 'dm' || (r.lastMessage !== undefined && !users[r.lastMessage.senderId])),
+  private resolveNames(): Promise<void> {
+    const { rooms, users } = this.state;
+    return this.loadMembersOf(
+      rooms
+        .filter(
+          (r) => r.kind === 'dm' || (r.lastMessage !== undefined && !users[r.lastMessage.senderId]),
+        )
+        .map((r) => r.id),
     );
-    const next = async () => {
-      for (let r = todo.shift(); r; r = todo.shift()) await this.loadMembers(r.id);
-    };
-    await Promise.all(Array.from({ length: MEMBER_LOOKUPS_AT_ONCE }, next));
   }
 
   private addRoom(room: Room): void {
@@ -523,6 +635,7 @@ export class ChatStore {
       timelines,
       members,
       selectedRoomId: this.state.selectedRoomId === roomId ? null : this.state.selectedRoomId,
+      jump: this.state.jump?.roomId === roomId ? null : this.state.jump,
     });
   }
 
@@ -545,7 +658,19 @@ export class ChatStore {
 
   private setTimeline(roomId: string, t: tl.Timeline): void {
     if (this.state.timelines[roomId] === t) return;
-    this.set({ timelines: { ...this.state.timelines, [roomId]: t } });
+    const timelines = { ...this.state.timelines, [roomId]: t };
+    // A jump waiting for its message (a page, a live message, a sync) is settled by the one that brings it.
+    const j = this.state.jump;
+    if (j?.status === 'loading' && j.roomId === roomId && tl.hasSeq(t, j.seq)) {
+      this.set({ timelines, jump: { ...j, status: 'shown' } });
+    } else {
+      this.set({ timelines });
+    }
+  }
+
+  private setJumpStatus(id: number, status: JumpStatus): void {
+    const j = this.state.jump;
+    if (j?.id === id && j.status !== status) this.set({ jump: { ...j, status } });
   }
 
   private setHistoryError(roomId: string, message: string): void {

@@ -9,8 +9,10 @@ import {
   emptyTimeline,
   entries,
   hasOlder,
+  hasSeq,
   lastSeq,
   type PendingMessage,
+  reach,
   setPendingStatus,
   type Timeline,
 } from './timeline';
@@ -200,6 +202,50 @@ describe('timeline', () => {
       const t = applyHistory(emptyTimeline(R), { messages: [], hasMore: false }, 'older').timeline;
       expect(t.loaded).toBe(true);
       expect(lastSeq(t)).toBe(0);
+    });
+  });
+
+  describe('reaching a message (opening a room at it)', () => {
+    const page = (from: number, to: number, hasMore: boolean) => ({
+      messages: Array.from({ length: to - from + 1 }, (_, i) => msg(from + i)),
+      hasMore,
+    });
+    const latest = applyHistory(emptyTimeline(R), page(201, 250, true), 'older').timeline;
+
+    it('knows which seqs it holds', () => {
+      expect(hasSeq(latest, 201)).toBe(true);
+      expect(hasSeq(latest, 250)).toBe(true);
+      expect(hasSeq(latest, 200)).toBe(false);
+      expect(hasSeq(emptyTimeline(R), 1)).toBe(false);
+    });
+
+    it('a message held needs nothing', () => {
+      expect(reach(latest, 230, 100, 10)).toEqual({ kind: 'present' });
+    });
+
+    it('an older one needs the page before the first held, just long enough, capped', () => {
+      expect(reach(latest, 195, 100, 10)).toEqual({ kind: 'older', before: 201, limit: 16 });
+      expect(reach(latest, 42, 100, 10)).toEqual({ kind: 'older', before: 201, limit: 100 });
+      // Paging there keeps the timeline one continuous run: no gap to sync.
+      const a = applyHistory(latest, page(101, 200, true), 'older');
+      expect(a.gap).toBe(false);
+      expect(reach(a.timeline, 42, 100, 10)).toEqual({ kind: 'older', before: 101, limit: 69 });
+      const b = applyHistory(a.timeline, page(32, 100, true), 'older');
+      expect(b.gap).toBe(false);
+      expect(lastSeq(b.timeline)).toBe(250);
+      expect(reach(b.timeline, 42, 100, 10)).toEqual({ kind: 'present' });
+    });
+
+    it('a newer one, or one in a hole, comes with the live stream or a sync', () => {
+      expect(reach(latest, 251, 100)).toEqual({ kind: 'newer' });
+      const holed = applyMessage(latest, msg(255)).timeline;
+      expect(reach(holed, 253, 100)).toEqual({ kind: 'newer' });
+      expect(reach(emptyTimeline(R), 3, 100)).toEqual({ kind: 'newer' });
+    });
+
+    it('one older than the room’s first message cannot be reached', () => {
+      const all = applyHistory(emptyTimeline(R), page(5, 9, false), 'older').timeline;
+      expect(reach(all, 2, 100)).toEqual({ kind: 'missing' });
     });
   });
 });

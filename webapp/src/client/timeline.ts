@@ -197,3 +197,44 @@ export function setPendingStatus(
 export function findPending(t: Timeline, clientMsgId: string): PendingMessage | undefined {
   return t.pending.find((x) => x.clientMsgId === clientMsgId);
 }
+
+/** Whether the timeline holds the confirmed message `seq`. */
+export function hasSeq(t: Timeline, seq: number): boolean {
+  const ms = t.messages;
+  let lo = 0;
+  let hi = ms.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = (ms[mid] as Message).seq;
+    if (s === seq) return true;
+    if (s < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/**
+ * What it takes for a loaded timeline to hold message `seq` (to open a room
+ * at a message): nothing; an older page, `before` the first message held and
+ * just long enough to reach it with `context` messages above it (at most
+ * `pageMax`), so the timeline stays one continuous run; messages newer than
+ * what it holds, which the live stream or a `sync` brings; or nothing can
+ * (older than the room's first message).
+ */
+export type Reach =
+  | { kind: 'present' }
+  | { kind: 'older'; before: number; limit: number }
+  | { kind: 'newer' }
+  | { kind: 'missing' };
+
+export function reach(t: Timeline, seq: number, pageMax: number, context = 0): Reach {
+  if (hasSeq(t, seq)) return { kind: 'present' };
+  const first = t.messages[0];
+  // Past the newest message held, or in a hole a `sync` is filling.
+  if (!first || seq > lastSeq(t)) return { kind: 'newer' };
+  if (seq < first.seq && hasOlder(t)) {
+    const limit = Math.max(1, Math.min(pageMax, first.seq - seq + context));
+    return { kind: 'older', before: first.seq, limit };
+  }
+  return { kind: 'missing' };
+}

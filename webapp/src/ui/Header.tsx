@@ -2,8 +2,9 @@ import { Avatar } from './Avatar';
 import { ConnectionStatus } from './ConnectionStatus';
 import { useChat } from './context';
 import { Logo } from './Logo';
+import { SearchBox } from './SearchBox';
 
-/** The signed-in banner: brand, connection state, who is signed in, log out. */
+/** The signed-in banner: brand, message search, connection state, who is signed in, log out. */
 export function Header() {
   const { store, state } = useChat();
   const user = () => state().session?.user;
@@ -13,6 +14,7 @@ export function Header() {
         <Logo size={26} />
         <span class="brand-name">Parley</span>
       </div>
+      <SearchBox />
       <ConnectionStatus />
       <div class="me">
         <Avatar id={user()?.id ?? ''} name={user()?.displayName ?? ''} size="sm" />

@@ -9,6 +9,7 @@ const PATHS = {
   invite: 'M15 19v-1a4 4 0 00-4-4H7a4 4 0 00-4 4v1M9 10a3 3 0 100-6 3 3 0 000 6zM19 8v6M16 11h6',
   leave: 'M15 4h3a2 2 0 012 2v12a2 2 0 01-2 2h-3M10 17l-5-5 5-5M5 12h11',
   chat: 'M21 12a8 8 0 01-11.6 7.1L4 20l1-4.6A8 8 0 1121 12z',
+  search: 'M11 18a7 7 0 100-14 7 7 0 000 14zM20 20l-4-4',
 } as const;
 
 export type IconName = keyof typeof PATHS;

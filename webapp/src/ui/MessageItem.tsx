@@ -15,6 +15,8 @@ export function MessageItem(props: {
   prev: tl.TimelineEntry | undefined;
   own: boolean;
   showSender: boolean;
+  /** The message the room was opened at (a search result). */
+  jumped?: boolean;
   onRetry: () => void;
 }) {
   const { state } = useChat();
@@ -37,12 +39,13 @@ export function MessageItem(props: {
       </Show>
       <div
         class="msg"
-        classList={{ own: props.own, first: first() }}
+        classList={{ own: props.own, first: first(), jumped: props.jumped === true }}
         data-testid="message"
         data-seq={seq()}
         data-client-msg-id={props.entry.clientMsgId}
         data-status={status()}
         data-own={props.own ? 'true' : undefined}
+        data-jumped={props.jumped ? 'true' : undefined}
       >
         <Show when={!props.own && props.showSender}>
           <div class="msg-avatar">

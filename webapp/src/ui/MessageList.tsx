@@ -8,6 +8,7 @@ import {
   onMount,
   Show,
 } from 'solid-js';
+import type { JumpStatus } from '../client/chat-store';
 import * as tl from '../client/timeline';
 import { useChat } from './context';
 import { EmptyState } from './EmptyState';
@@ -21,11 +22,18 @@ const LOAD_OLDER_PX = 400;
 
 const keyOf = (e: tl.TimelineEntry | undefined) => (e ? `${e.senderId}\n${e.clientMsgId}` : '');
 
+/** Why a jump to a message (a search result) did not end at the message. */
+const JUMP_NOTE: Partial<Record<JumpStatus, string>> = {
+  missing: 'That message is no longer in this room.',
+  'too-far': 'That message is too far back to open here. Scroll up to reach it.',
+};
+
 /**
  * The room's messages (role=log). Keeps the view pinned to the bottom while
  * the person is there; when they scrolled up, new messages raise a "New
  * messages" button instead of moving the view. Older pages load near the top
- * without the view jumping: the distance from the bottom is kept.
+ * without the view jumping: the distance from the bottom is kept. A room
+ * opened at a message (`jump`) scrolls it to the middle and marks it.
  */
 export function MessageList(props: { roomId: string; roomName: string }) {
   const { store, state } = useChat();
@@ -40,6 +48,18 @@ export function MessageList(props: { roomId: string; roomName: string }) {
   const hasOlder = () => {
     const t = timeline();
     return t ? tl.hasOlder(t) : false;
+  };
+  const jump = createMemo(() => {
+    const j = state().jump;
+    return j?.roomId === props.roomId ? j : null;
+  });
+  const jumpedId = () => {
+    const j = jump();
+    return j?.status === 'shown' ? j.messageId : null;
+  };
+  const jumpNote = () => {
+    const j = jump();
+    return j ? JUMP_NOTE[j.status] : undefined;
   };
   const [unseen, setUnseen] = createSignal(false);
   let el!: HTMLDivElement;
@@ -85,6 +105,27 @@ export function MessageList(props: { roomId: string; roomName: string }) {
       last = newLast;
       // A first page shorter than the view cannot be scrolled up: load more now.
       queueMicrotask(maybeLoadOlder);
+    }),
+  );
+
+  // After the effect above, so the view is where the new items left it. Once per jump.
+  let scrolledJump = 0;
+  createEffect(
+    on([jump, items], ([j]) => {
+      if (j?.status !== 'shown' || j.id === scrolledJump) return;
+      const target = el.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${j.seq}"]`);
+      if (!target) return;
+      scrolledJump = j.id;
+      target.scrollIntoView({ block: 'center' });
+      // Now, not at the scroll event: a page prepended before it must keep this position.
+      fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
+      if (!pinned()) setUnseen(false);
+      // The same message again: replay its highlight.
+      for (const a of target.getAnimations?.({ subtree: true }) ?? []) {
+        a.cancel();
+        a.play();
+      }
+      el.focus({ preventScroll: true });
     }),
   );
 
@@ -137,16 +178,27 @@ export function MessageList(props: { roomId: string; roomName: string }) {
               prev={items()[i() - 1]}
               own={entry.senderId === me()}
               showSender={!isDm()}
+              jumped={!tl.isPending(entry) && entry.id === jumpedId()}
               onRetry={() => store.retry(props.roomId, entry.clientMsgId)}
             />
           )}
         </For>
       </div>
       {/* Outside the scrolled content, so showing it does not move the messages. */}
-      <Show when={loadingOlder()}>
+      <Show when={loadingOlder() || jump()?.status === 'loading'}>
         <p class="loading-older" role="status">
-          Loading earlier messages…
+          {jump()?.status === 'loading' ? 'Finding the message…' : 'Loading earlier messages…'}
         </p>
+      </Show>
+      <Show when={jumpNote()}>
+        {(note) => (
+          <p class="loading-older jump-note" role="status">
+            {note()}
+            <button class="btn btn-link btn-xs" type="button" onClick={() => store.clearJump()}>
+              Dismiss
+            </button>
+          </p>
+        )}
       </Show>
       <Show when={unseen()}>
         <button class="jump btn btn-primary btn-sm" type="button" onClick={toBottom}>
