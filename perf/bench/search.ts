@@ -8,8 +8,8 @@
  *    10 of those rooms are real rooms of the searching user, so a query
  *    filters ~5 % of the corpus by membership, as in a real deployment.
  * 2. Lag: senders post RATE messages per second for LAG_SECONDS over the
- *    WebSocket; every PROBE-th message carries a unique word, and a prober
- *    searches for it every 50 ms until found. Lag = found − the message's
+ *    WebSocket; every PROBE-th message carries the word "lagprobe", and a
+ *    prober searches for that word (newest first) every 50 ms. Lag = found − the message's
  *    stored ts (same machine clock), so it includes Kafka, message-index,
  *    the bulk write and the index refresh (1 s).
  * 3. Latency: CONCURRENCY clients search in a closed loop for QUERY_SECONDS
@@ -194,9 +194,9 @@ try {
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   process.stderr.write(`loaded in ${loadSeconds.toFixed(1)} s\n`);
 
-  const search = async (a: Account, q: string, sort = 'recent') => {
+  const search = async (a: Account, q: string, sort = 'recent', limit = 20) => {
     const res = await fetch(
-      `${stack.gatewayUrl}/api/v1/search?${new URLSearchParams({ q, sort, limit: '20' })}`,
+      `${stack.gatewayUrl}/api/v1/search?${new URLSearchParams({ q, sort, limit: String(limit) })}`,
       {
         headers: { authorization: `Bearer ${a.token}` },
       },
@@ -214,25 +214,30 @@ try {
     const f = JSON.parse(data.toString()) as ServerFrame;
     if (f.type === 'ack') acks.set(f.clientMsgId, f.ts);
   });
-  // One prober, one search at a time, round-robin over the probes not yet found: the
-  // measurement adds at most ~20 searches/s, instead of a poller per probe (which
-  // saturated the 2 cores and measured its own load).
-  const pending: { clientMsgId: string; word: string; deadline: number }[] = [];
+  // Every probe message carries the word "lagprobe": one search for it, newest first, every
+  // 50 ms, shows which pending probes have become searchable — one search per round however
+  // many are pending (a poller per probe, or one search per probe, saturated the 2 cores or
+  // fell behind the probes, and measured itself).
+  const pending = new Map<string, number>(); // clientMsgId → give-up time
   let probes = 0;
   let notFound = 0;
   let sending = true;
   const prober = (async () => {
-    while (sending || pending.length) {
-      const p = pending.shift();
-      if (!p) {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
+    while (sending || pending.size) {
+      const found = (await search(searcher, 'lagprobe', 'recent', 50)).hits;
+      const now = Date.now();
+      for (const h of found) {
+        const ts = acks.get(h.message.clientMsgId);
+        if (pending.delete(h.message.clientMsgId) && ts !== undefined) {
+          lag.recordValue(Math.max(1, (now - ts) * 1000));
+        }
       }
-      const found = (await search(searcher, p.word)).hits.length > 0;
-      const ts = acks.get(p.clientMsgId);
-      if (found && ts !== undefined) lag.recordValue(Math.max(1, (Date.now() - ts) * 1000));
-      else if (Date.now() > p.deadline) notFound++;
-      else pending.push(p);
+      for (const [id, deadline] of pending) {
+        if (now > deadline) {
+          pending.delete(id);
+          notFound++;
+        }
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -244,16 +249,15 @@ try {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const clientMsgId = `lag-${i}`;
     const isProbe = i % PROBE === 0;
-    const word = `probe${i}x${Math.floor(rand() * 1e9).toString(36)}`;
     ws.send({
       type: 'send',
       roomId: (rooms[i % rooms.length] as Room).id,
       clientMsgId,
-      body: isProbe ? `${body()} ${word}` : body(),
+      body: isProbe ? `${body()} lagprobe` : body(),
     });
     if (isProbe) {
       probes++;
-      pending.push({ clientMsgId, word, deadline: Date.now() + 60_000 });
+      pending.set(clientMsgId, Date.now() + 60_000);
     }
   }
   sending = false;
@@ -343,7 +347,7 @@ try {
     REPO_ROOT,
     'perf',
     'results',
-    `${when.slice(0, 10)}-search-${CORPUS}-r${RATE}.md`,
+    `${when.slice(0, 10)}-${when.slice(11, 16).replace(':', '')}-search-${CORPUS}-r${RATE}.md`,
   );
   writeFileSync(
     file,
@@ -351,7 +355,7 @@ try {
       `- when: ${when}\n- command: \`${cmd}\`\n- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n` +
       `- target: real stack started by the benchmark (Elasticsearch 8.19.21 single node, 512 MB heap, 1 shard; Kafka 3.9.1, MariaDB ×2, Redis, every function its own process), all on this machine\n` +
       `- the client (this process) runs on the same 2 cores as everything it measures\n` +
-      `- lag = a probe message's stored ts → the first search through the gateway that finds it (one prober, searches ≥ 50 ms apart, round-robin over pending probes; includes Kafka, the bulk write and the 1 s refresh interval). messageIndex = message-index's own histogram: created → index write acknowledged (no refresh), over every message indexed in the run\n\n` +
+      `- lag = a probe message's stored ts → the first search through the gateway that finds it (one search for the probes' common word, newest first, every ~50 ms; includes Kafka, the bulk write and the 1 s refresh interval). messageIndex = message-index's own histogram: created → index write acknowledged (no refresh), over every message indexed in the run\n\n` +
       '```json\n' +
       JSON.stringify(result, null, 2) +
       '\n```\n',
