@@ -3,10 +3,7 @@
  * restart, hostile message bodies, history paging, the composer's keyboard rules and screenshots
  * of every screen (tests/artifacts/screenshots/). Locators are the spec's accessible names.
  */
-import { randomBytes } from 'node:crypto';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../infra/stack';
+import { describe, expect, it } from 'vitest';
 import type { Account } from '../support/client';
 import {
   createRoomThroughUi,
@@ -22,62 +19,27 @@ import {
   ui,
 } from './chat-ui';
 import {
-  Api,
-  closePeople,
   createRoomByApi,
-  launchChromium,
   logInByApi,
-  openPerson,
   type Person,
   type PersonOptions,
   PHONE,
   screenshot,
   sendByProtocol as send,
   signUpByApi,
-  startBrowserStack,
+  tag,
+  useBrowserHarness,
 } from './support';
 
-let stack: Stack | undefined;
-let browser: Browser | undefined;
-let api: Api;
-let opened: Person[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startBrowserStack(), launchChromium()]);
-  api = new Api(stack.gatewayUrl);
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-}, 60_000);
-
-afterEach(async () => {
-  const people = opened;
-  opened = [];
-  await closePeople(...people);
-  const errors = people.flatMap((p) => p.pageErrors.map((e) => `${p.username}: ${e}`));
-  expect(errors, 'uncaught exceptions in the page').toEqual([]);
-});
-
-const tag = () => randomBytes(3).toString('hex');
-
-/** Opens a fresh person (`prefix`), or another browser of an existing one. */
-async function person(who: string | Person, opts: PersonOptions = {}): Promise<Person> {
-  if (!browser || !stack) throw new Error('the harness did not start');
-  const identity = typeof who === 'string' ? { prefix: who } : who;
-  const p = await openPerson(browser, stack.gatewayUrl, identity, opts);
-  opened.push(p);
-  return p;
-}
+const h = useBrowserHarness();
 
 /** Ann and Bob, signed up by API, in a group room made by API, logged in through the UI with the room open. */
 async function pairInRoom(opts: { ann?: PersonOptions; bob?: PersonOptions } = {}) {
-  const a = await person('ann', opts.ann);
-  const b = await person('bob', opts.bob);
-  const [accA, accB] = await Promise.all([signUpByApi(api, a), signUpByApi(api, b)]);
+  const a = await h.person('ann', opts.ann);
+  const b = await h.person('bob', opts.bob);
+  const [accA, accB] = await Promise.all([signUpByApi(h.api, a), signUpByApi(h.api, b)]);
   const roomName = `Room ${tag()}`;
-  const room = await createRoomByApi(api, accA.token, roomName, [accB.user.id]);
+  const room = await createRoomByApi(h.api, accA.token, roomName, [accB.user.id]);
   await Promise.all([logInThroughUi(a), logInThroughUi(b)]);
   await Promise.all([openRoom(a.page, roomName), openRoom(b.page, roomName)]);
   return { a, b, accA, accB, room, roomName };
@@ -85,12 +47,11 @@ async function pairInRoom(opts: { ann?: PersonOptions; bob?: PersonOptions } = {
 
 /** Sends messages as `account` over the public WebSocket protocol and waits until each is acked. */
 const sendByProtocol = (account: Account, roomId: string, bodies: string[]): Promise<void> =>
-  send(api, account, roomId, bodies);
+  send(h.api, account, roomId, bodies);
 
 describe('Parley web client in Chromium', () => {
   it('the gateway serves the built client at / and it boots to the auth screen', async () => {
-    if (!browser || !stack) throw new Error('the harness did not start');
-    const context = await browser.newContext({ baseURL: stack.gatewayUrl });
+    const context = await h.browser.newContext({ baseURL: h.stack.gatewayUrl });
     try {
       const page = await context.newPage();
       const failed: string[] = [];
@@ -107,7 +68,7 @@ describe('Parley web client in Chromium', () => {
       const deep = await page.goto('/rooms/r_nothing_here');
       expect(deep?.status()).toBe(200);
       await ui.authHeading(page).waitFor();
-      const api404 = await fetch(`${stack.gatewayUrl}/api/v1/nothing-here`);
+      const api404 = await fetch(`${h.stack.gatewayUrl}/api/v1/nothing-here`);
       expect(api404.status).toBe(404);
       expect(api404.headers.get('content-type')).toContain('application/json');
       expect(failed).toEqual([]);
@@ -118,8 +79,8 @@ describe('Parley web client in Chromium', () => {
   });
 
   it('two people chat both ways in real time', async () => {
-    const a = await person('ann');
-    const b = await person('bob');
+    const a = await h.person('ann');
+    const b = await h.person('bob');
     await Promise.all([signUpThroughUi(a), signUpThroughUi(b)]);
     expect(await ui.banner(a.page).getByText(a.displayName).first().isVisible()).toBe(true);
 
@@ -178,7 +139,6 @@ describe('Parley web client in Chromium', () => {
   });
 
   it('a dropped connection recovers and shows what was sent meanwhile, exactly once', async () => {
-    if (!stack) throw new Error('no stack');
     const { a, b, room } = await pairInRoom({ bob: { controlSockets: true } });
     const gate = b.sockets;
     if (!gate) throw new Error("Bob's sockets are not under control");
@@ -188,7 +148,7 @@ describe('Parley web client in Chromium', () => {
 
     // The gateway drains (1001) and comes back; Bob's reconnect is held until Ann has posted.
     gate.hold();
-    const restarted = stack.restart('connection-gateway');
+    const restarted = h.stack.restart('connection-gateway');
     await expect
       .poll(async () => (await ui.connection(b.page).textContent())?.trim(), { timeout: 30_000 })
       .toMatch(/^(Reconnecting…|Connecting…)$/);
@@ -196,7 +156,7 @@ describe('Parley web client in Chromium', () => {
     await expect.poll(() => gate.heldAttempts, { timeout: 60_000 }).toBeGreaterThan(0);
 
     const meanwhile = [`Meanwhile one ${tag()}`, `Meanwhile two ${tag()}`];
-    await sendByProtocol(await logInByApi(api, a), room.id, meanwhile);
+    await sendByProtocol(await logInByApi(h.api, a), room.id, meanwhile);
     await expectConnection(a.page, 'Connected', 60_000);
     const fromAnnsPage = `Meanwhile from the page ${tag()}`;
     await sendMessage(a.page, fromAnnsPage);
@@ -255,8 +215,8 @@ describe('Parley web client in Chromium', () => {
   });
 
   it('dialogs take the focus, close on Escape and give the focus back', async () => {
-    const a = await person('ann');
-    await signUpByApi(api, a);
+    const a = await h.person('ann');
+    await signUpByApi(h.api, a);
     await logInThroughUi(a);
     const page = a.page;
     for (const [opener, field] of [
@@ -314,11 +274,11 @@ describe('Parley web client in Chromium', () => {
 
   it('scrolling to the top loads older history without the view jumping', async () => {
     // Bob opens the room after the messages exist, so only history can bring the old ones.
-    const a = await person('ann');
-    const b = await person('bob');
-    const [accA, accB] = await Promise.all([signUpByApi(api, a), signUpByApi(api, b)]);
+    const a = await h.person('ann');
+    const b = await h.person('bob');
+    const [accA, accB] = await Promise.all([signUpByApi(h.api, a), signUpByApi(h.api, b)]);
     const roomName = `Long story ${tag()}`;
-    const room = await createRoomByApi(api, accA.token, roomName, [accB.user.id]);
+    const room = await createRoomByApi(h.api, accA.token, roomName, [accB.user.id]);
     const total = 120;
     const body = (seq: number) => `history ${String(seq).padStart(3, '0')} ${room.id}`;
     await sendByProtocol(
@@ -443,19 +403,21 @@ describe('Parley web client in Chromium', () => {
   });
 
   it('screenshots: auth, room list and chat at 1280×800 and 375×812, light and dark', async () => {
-    const a = await person('ann');
-    const b = await person('bob');
+    const a = await h.person('ann');
+    const b = await h.person('bob');
     await ui.authHeading(a.page).waitFor();
     const shots = [await screenshot(a.page, 'auth-desktop-light')];
     await a.page.emulateMedia({ colorScheme: 'dark' });
     shots.push(await screenshot(a.page, 'auth-desktop-dark'));
     await a.page.emulateMedia({ colorScheme: 'light' });
 
-    const [accA, accB] = await Promise.all([signUpByApi(api, a), signUpByApi(api, b)]);
+    const [accA, accB] = await Promise.all([signUpByApi(h.api, a), signUpByApi(h.api, b)]);
     const roomName = `Weekend plans ${tag()}`;
-    const other = await createRoomByApi(api, accA.token, `Design review ${tag()}`, [accB.user.id]);
+    const other = await createRoomByApi(h.api, accA.token, `Design review ${tag()}`, [
+      accB.user.id,
+    ]);
     await sendByProtocol(accB, other.id, ['The mockups are in the shared folder.']);
-    const room = await createRoomByApi(api, accA.token, roomName, [accB.user.id]);
+    const room = await createRoomByApi(h.api, accA.token, roomName, [accB.user.id]);
     await sendByProtocol(accB, room.id, [
       'Are we still on for Saturday?',
       'I can bring the tent. Map: https://example.com/map',
@@ -472,7 +434,7 @@ describe('Parley web client in Chromium', () => {
     expect(await effectiveBackground(a), 'dark mode changes the background').not.toBe(lightBg);
 
     // The same person on a phone: the list or the chat, with a way back.
-    const phone = await person(a, { viewport: PHONE });
+    const phone = await h.person(a, { viewport: PHONE });
     await ui.authHeading(phone.page).waitFor();
     shots.push(await screenshot(phone.page, 'auth-phone-light'));
     await logInThroughUi(phone);

@@ -4,10 +4,7 @@
  * through the panel; a refused query; and a person outside the room finding nothing.
  * Screenshots: search-desktop-light, search-phone-dark (tests/artifacts/screenshots/).
  */
-import { randomBytes } from 'node:crypto';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../infra/stack';
+import { describe, expect, it } from 'vitest';
 import { HttpError } from '../support/client';
 import {
   inView,
@@ -18,79 +15,42 @@ import {
   ui,
 } from './chat-ui';
 import {
-  Api,
-  closePeople,
   createRoomByApi,
-  launchChromium,
-  openPerson,
-  type Person,
-  type PersonOptions,
   PHONE,
   screenshot,
   sendByProtocol,
   signUpByApi,
-  startBrowserStack,
+  tag,
+  useBrowserHarness,
 } from './support';
 
-let stack: Stack | undefined;
-let browser: Browser | undefined;
-let api: Api;
-let opened: Person[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startBrowserStack(), launchChromium()]);
-  api = new Api(stack.gatewayUrl);
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-}, 60_000);
-
-afterEach(async () => {
-  const people = opened;
-  opened = [];
-  await closePeople(...people);
-  const errors = people.flatMap((p) => p.pageErrors.map((e) => `${p.username}: ${e}`));
-  expect(errors, 'uncaught exceptions in the page').toEqual([]);
-});
-
-const tag = () => randomBytes(3).toString('hex');
-
-/** Opens a fresh person (`prefix`), or another browser of an existing one. */
-async function person(who: string | Person, opts: PersonOptions = {}): Promise<Person> {
-  if (!browser || !stack) throw new Error('the harness did not start');
-  const identity = typeof who === 'string' ? { prefix: who } : who;
-  const p = await openPerson(browser, stack.gatewayUrl, identity, opts);
-  opened.push(p);
-  return p;
-}
+const h = useBrowserHarness();
 
 describe('message search in Chromium', () => {
   it('finds a Korean word, marks it, and opens the room at the message, older than the latest page', async () => {
-    const a = await person('ann');
-    const b = await person('bob');
-    const c = await person('cyd');
+    const a = await h.person('ann');
+    const b = await h.person('bob');
+    const c = await h.person('cyd');
     const [accA, accB, accC] = await Promise.all([
-      signUpByApi(api, a),
-      signUpByApi(api, b),
-      signUpByApi(api, c),
+      signUpByApi(h.api, a),
+      signUpByApi(h.api, b),
+      signUpByApi(h.api, c),
     ]);
     const roomName = `Team ${tag()}`;
-    const room = await createRoomByApi(api, accA.token, roomName, [accB.user.id]);
+    const room = await createRoomByApi(h.api, accA.token, roomName, [accB.user.id]);
     const otherName = `Design review ${tag()}`;
-    const other = await createRoomByApi(api, accA.token, otherName, [accB.user.id]);
+    const other = await createRoomByApi(h.api, accA.token, otherName, [accB.user.id]);
     const target = `다음 주 회의는 화요일 ${tag()} — the planning meeting moves to Tuesday`;
     // More than a history page after it: the latest page does not hold it.
     const after = Array.from({ length: 70 }, (_, i) => `status update ${i + 1}: all green`);
-    await sendByProtocol(api, accA, room.id, [
+    await sendByProtocol(h.api, accA, room.id, [
       'Morning! Coffee first.',
       'The release notes are drafted.',
       target,
       ...after,
     ]);
     const otherHit = `회의 notes ${tag()}: the mockups are in the shared folder.`;
-    await sendByProtocol(api, accA, other.id, [otherHit]);
+    await sendByProtocol(h.api, accA, other.id, [otherHit]);
 
     // Bob has the other room open when he searches.
     await logInThroughUi(b);
@@ -181,7 +141,7 @@ describe('message search in Chromium', () => {
     // Cyd is in neither room: the same search finds nothing, and the room itself is refused.
     await logInThroughUi(c);
     await searchFindsNothing(c.page, '회의');
-    const refused = await api
+    const refused = await h.api
       .call('GET', `/api/v1/search?q=${encodeURIComponent('회의')}&roomId=${room.id}`, {
         token: accC.token,
       })
@@ -191,13 +151,13 @@ describe('message search in Chromium', () => {
   });
 
   it('at 375 px: the results cover the screen, and a result opens the room at the message', async () => {
-    const a = await person('ann');
-    const b = await person('bob', { viewport: PHONE, colorScheme: 'dark' });
-    const [accA, accB] = await Promise.all([signUpByApi(api, a), signUpByApi(api, b)]);
+    const a = await h.person('ann');
+    const b = await h.person('bob', { viewport: PHONE, colorScheme: 'dark' });
+    const [accA, accB] = await Promise.all([signUpByApi(h.api, a), signUpByApi(h.api, b)]);
     const roomName = `Trip ${tag()}`;
-    const room = await createRoomByApi(api, accA.token, roomName, [accB.user.id]);
+    const room = await createRoomByApi(h.api, accA.token, roomName, [accB.user.id]);
     const target = `회의 끝나고 ${tag()}: tickets are booked for the 7:40 train`;
-    await sendByProtocol(api, accA, room.id, [
+    await sendByProtocol(h.api, accA, room.id, [
       target,
       ...Array.from({ length: 60 }, (_, i) => `packing list item ${i + 1}`),
     ]);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type Stack, startStack } from '../infra/stack';
 import { type Account, Api, WsClient } from '../support/client';
 import { REPO_ROOT } from '../support/infra';
@@ -164,3 +165,62 @@ export async function closePeople(...people: (Person | undefined)[]): Promise<vo
 }
 
 export { Api };
+
+/** A short random tag that keeps one test's names and texts apart from another's. */
+export const tag = (): string => randomBytes(3).toString('hex');
+
+export interface BrowserHarness {
+  readonly stack: Stack;
+  readonly browser: Browser;
+  readonly api: Api;
+  /** Opens a fresh person (`prefix`), or another browser of an existing one; closed after the test. */
+  person(who: string | Person, opts?: PersonOptions): Promise<Person>;
+}
+
+/**
+ * One test file's harness: the real stack on the browser ports and Chromium, started before the
+ * file and stopped after it; the people a test opened are closed after it, and any uncaught
+ * exception in their pages fails that test.
+ */
+export function useBrowserHarness(): BrowserHarness {
+  let stack: Stack | undefined;
+  let browser: Browser | undefined;
+  let api: Api | undefined;
+  let opened: Person[] = [];
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startBrowserStack(), launchChromium()]);
+    api = new Api(stack.gatewayUrl);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, 60_000);
+  afterEach(async () => {
+    const people = opened;
+    opened = [];
+    await closePeople(...people);
+    const errors = people.flatMap((p) => p.pageErrors.map((e) => `${p.username}: ${e}`));
+    expect(errors, 'uncaught exceptions in the page').toEqual([]);
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('the browser harness did not start');
+    return v;
+  };
+  return {
+    get stack() {
+      return started(stack);
+    },
+    get browser() {
+      return started(browser);
+    },
+    get api() {
+      return started(api);
+    },
+    async person(who, opts = {}) {
+      const identity = typeof who === 'string' ? { prefix: who } : who;
+      const p = await openPerson(started(browser), started(stack).gatewayUrl, identity, opts);
+      opened.push(p);
+      return p;
+    },
+  };
+}
