@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "contract and integration tests (real MariaDB ×2, Redis, Kafka)"
+step "contract and integration tests (real MariaDB ×2, Redis, Kafka, Elasticsearch)"
 npx vitest run --project real
 
 step "browser tests (Chromium)"

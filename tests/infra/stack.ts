@@ -86,7 +86,7 @@ async function waitReady(
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const say = (msg: string) => opts.verbose && process.stderr.write(`[stack] ${msg}\n`);
-  say('bringing up MariaDB ×2, Redis, Kafka (tests/infra/up)…');
+  say('bringing up MariaDB ×2, Redis, Kafka, Elasticsearch (tests/infra/up)…');
   await run('bash', [join(REPO_ROOT, 'tests/infra/up')], {
     cwd: REPO_ROOT,
     maxBuffer: 16 * 1024 * 1024,

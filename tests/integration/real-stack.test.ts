@@ -1,5 +1,5 @@
 /**
- * Protocol v1 on the real stack: MariaDB ×2, Redis, Kafka, every function in
+ * Protocol v1 on the real stack: MariaDB ×2, Redis, Kafka, Elasticsearch, every function in
  * its own process, the KafkaSource/KafkaSink stand-ins and the gateway.
  */
 import { afterAll, beforeAll } from 'vitest';
@@ -22,7 +22,7 @@ afterAll(async () => {
   await stack?.stop();
 }, 60_000);
 
-describeProtocolSuite('real stack (Kafka, MariaDB ×2, Redis)', () => {
+describeProtocolSuite('real stack (Kafka, MariaDB ×2, Redis, Elasticsearch)', () => {
   if (!stack) throw new Error('stack did not start');
   return stack.gatewayUrl;
 });
