@@ -22,7 +22,12 @@ export class RedisFanout implements Fanout {
 
   private subscriber(): Redis {
     if (!this.sub) {
-      const sub = this.redis.duplicate();
+      // No ready check (INFO) on the subscriber: a SUBSCRIBE queued while the connection is in
+      // its handshake can reach Redis before the INFO, which Redis then refuses in subscriber mode;
+      // ioredis 5.8.2+ turns that into a failed connection and the subscription is lost
+      // (ioredis#2037; seen once in CI as a gateway that never heard a user's command result).
+      // The check only waits for Redis to load its dataset, which pub/sub does not need.
+      const sub = this.redis.duplicate({ enableReadyCheck: false });
       sub.on('message', (wireChannel: string, text: string) => {
         const channel = wireChannel.slice(PREFIX.length);
         const set = this.listeners.get(channel);
