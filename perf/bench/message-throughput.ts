@@ -9,7 +9,7 @@
  * messages per second over the whole run. A warm-up round is not counted.
  *
  * Usage: npm run bench:messages -- [--senders 8] [--messages 500] [--window 10] [--url http://127.0.0.1:8080]
- * Without --url it starts the real stack itself (tests/infra/stack.ts) on test ports and stops it after.
+ * Without --url it starts the real stack itself (launcher/src/stack.ts) on test ports and stops it after.
  * Writes a markdown record to perf/results/.
  */
 
@@ -17,11 +17,11 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '@parley/launcher/infra';
+import { type Stack, startStack } from '@parley/launcher/stack';
 import type { Room, ServerFrame } from '@parley/protocol';
 import * as hdr from 'hdr-histogram-js';
-import { type Stack, startStack } from '../../tests/infra/stack';
 import { Api, WsClient } from '../../tests/support/client';
-import { REPO_ROOT } from '../../tests/support/infra';
 
 const { values } = parseArgs({
   options: {

@@ -25,12 +25,12 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EsSearchIndex } from '@parley/fn-message-index/search-index.es';
+import { REPO_ROOT } from '@parley/launcher/infra';
+import { startStack } from '@parley/launcher/stack';
 import type { Message, Room, SearchResponse, ServerFrame } from '@parley/protocol';
+import { EsSearchIndex } from '@parley/search-index/es';
 import * as hdr from 'hdr-histogram-js';
-import { startStack } from '../../tests/infra/stack';
 import { type Account, Api, WsClient } from '../../tests/support/client';
-import { REPO_ROOT } from '../../tests/support/infra';
 
 const { values } = parseArgs({
   options: {

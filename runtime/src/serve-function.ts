@@ -1,39 +1,52 @@
 /**
- * Runs one function locally under the Functions Framework's own server (the
- * same Express wrapper `functions-framework --target` uses), bound to HOST
- * (127.0.0.1 by default). The stock CLI always listens on every interface,
- * which is right in a container and wrong on a shared machine.
+ * Serves one registered function under the Functions Framework's own server
+ * (the Express wrapper `functions-framework --target` uses), bound to HOST.
+ * The stock CLI always listens on every interface, which is right in a
+ * container (HOST=0.0.0.0 there) and wrong on a shared machine (127.0.0.1,
+ * the default here).
  *
- * Usage: node --import tsx runtime/src/serve-function.ts <source.ts> <target>
- * Env: PORT (default 8080), HOST (default 127.0.0.1).
+ * A function's bundle (`dist/index.mjs`, see scripts/build.ts) is its
+ * `src/index.ts`, which registers the target, followed by `serveFunction`.
+ * SIGTERM/SIGINT: stop taking connections, let the ones in flight finish
+ * (up to 5 s), run the function's `close`, exit 0.
  */
-
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { z } from 'zod';
+import { loadConfig } from './config';
 
-const [source, target] = process.argv.slice(2);
-if (!source || !target) {
-  console.error('usage: serve-function <source.ts> <target>');
-  process.exit(2);
-}
-await import(pathToFileURL(resolve(source)).href);
-const port = Number(process.env.PORT ?? 8080);
-const host = process.env.HOST ?? '127.0.0.1';
-const server = getTestServer(target);
-server.listen(port, host, () => {
-  console.log(
-    JSON.stringify({
-      level: 'info',
-      service: target,
-      msg: 'function listening',
-      url: `http://${host}:${port}/`,
-    }),
-  );
+export const ListenConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
 });
-const stop = () => {
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 5000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+
+/** @example await import('./index'); serveFunction('users'); */
+export function serveFunction(
+  target: string,
+  env: Record<string, string | undefined> = process.env,
+): void {
+  const { PORT, HOST } = loadConfig(ListenConfigSchema, env);
+  const server = getTestServer(target);
+  // Knative's queue-proxy keeps connections alive; never time a request out here (as the stock CLI).
+  server.setTimeout(0);
+  server.listen(PORT, HOST, () => {
+    console.log(
+      JSON.stringify({
+        level: 'info',
+        time: new Date().toISOString(),
+        service: target,
+        msg: 'function listening',
+        url: `http://${HOST}:${PORT}/`,
+      }),
+    );
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => process.exit(0));
+    server.closeIdleConnections?.();
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -2,8 +2,9 @@
  * Protocol v1 on the real stack: MariaDB ×2, Redis, Kafka, Elasticsearch, every function in
  * its own process, the KafkaSource/KafkaSink stand-ins and the gateway.
  */
+
+import { type Stack, startStack } from '@parley/launcher/stack';
 import { afterAll, beforeAll } from 'vitest';
-import { type Stack, startStack } from '../infra/stack';
 import { describeProtocolSuite } from './protocol.suite';
 
 let stack: Stack | undefined;

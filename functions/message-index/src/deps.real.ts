@@ -1,10 +1,10 @@
 /** The real adapters of message-index, built from the environment: Elasticsearch. */
 import { type Logger, loadConfig } from '@parley/runtime';
+import { esOptions, SearchIndexConfigSchema } from '@parley/search-index/config';
+import { EsSearchIndex } from '@parley/search-index/es';
 import type { Registry } from 'prom-client';
-import { esOptions, SearchIndexConfigSchema } from './config';
 import type { MessageIndexDeps } from './handler';
 import { messageIndexMetrics } from './metrics';
-import { EsSearchIndex } from './search-index.es';
 
 export interface RealMessageIndex {
   deps: MessageIndexDeps;

@@ -1,13 +1,13 @@
 import { cloudEventApp, createEvent, type ParleyEvent, toHttpBinary } from '@parley/eventing';
 import type { Message } from '@parley/protocol';
 import { createLogger } from '@parley/runtime';
+import type { ApplyResult } from '@parley/search-index';
+import { msg } from '@parley/search-index/contract';
+import { MemorySearchIndex } from '@parley/search-index/memory';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMessageIndex } from './handler';
 import { messageIndexMetrics } from './metrics';
-import type { ApplyResult } from './search-index';
-import { msg } from './search-index.contract';
-import { MemorySearchIndex } from './search-index.memory';
 
 /** The memory index, recording each bulk; refuses bodies with POISON and fails all while `down`. */
 class RecordingIndex extends MemorySearchIndex {

@@ -13,9 +13,9 @@
 import type { CloudEventFunction } from '@parley/eventing';
 import type { Message } from '@parley/protocol';
 import { type Logger, ParleyError } from '@parley/runtime';
+import { type ApplyResult, indexVersion, type MessageSearchIndex } from '@parley/search-index';
 import { BulkBatcher } from './bulk-batcher';
 import type { MessageIndexMetrics } from './metrics';
-import { type ApplyResult, indexVersion, type MessageSearchIndex } from './search-index';
 
 export interface MessageIndexDeps {
   index: MessageSearchIndex;

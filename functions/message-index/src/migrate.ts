@@ -4,8 +4,8 @@
  * repeatedly and concurrently. Usage: `ES_URL=... npm run migrate -w functions/message-index`
  */
 import { createLogger, loadConfig } from '@parley/runtime';
-import { esOptions, SearchIndexConfigSchema } from './config';
-import { EsSearchIndex } from './search-index.es';
+import { esOptions, SearchIndexConfigSchema } from '@parley/search-index/config';
+import { EsSearchIndex } from '@parley/search-index/es';
 
 const log = createLogger('message-index-migrate');
 const index = new EsSearchIndex(esOptions(loadConfig(SearchIndexConfigSchema)));

@@ -5,6 +5,8 @@
  */
 import { httpEventSink } from '@parley/eventing';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
+import { MysqlMessageStore } from '@parley/message-store/mysql';
+import { RedisRecentCache } from '@parley/message-store/recent-cache/redis';
 import {
   createRedis,
   type Logger,
@@ -18,9 +20,7 @@ import { RedisMembershipCache } from '@parley/runtime/membership/membership-cach
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { MessageWriteDeps } from './handler';
-import { MysqlMessageStore } from './message-store.mysql';
 import { messageWriteMetrics } from './metrics';
-import { RedisRecentCache } from './recent-cache.redis';
 
 export const MessageWriteConfigSchema = z.object({
   /** Shard map of the message DB: `0-31=mysql://…/db0;32-63=mysql://…/db1`. */

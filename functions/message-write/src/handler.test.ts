@@ -8,13 +8,13 @@ import {
   type ParleyEvent,
   toHttpBinary,
 } from '@parley/eventing';
+import { MemoryMessageStore } from '@parley/message-store/memory';
+import { MemoryRecentCache } from '@parley/message-store/recent-cache/memory';
 import { createLogger, ParleyError } from '@parley/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMessageWrite } from './handler';
-import { MemoryMessageStore } from './message-store.memory';
 import { messageWriteMetrics } from './metrics';
-import { MemoryRecentCache } from './recent-cache.memory';
 
 /** Records what was published; `failNext` makes the next publish fail like a Redis outage. */
 class RecordingFanout implements Fanout {

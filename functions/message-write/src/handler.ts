@@ -17,10 +17,10 @@ import {
   roomChannel,
   userChannel,
 } from '@parley/eventing';
+import type { MessageStore } from '@parley/message-store';
+import type { RecentCache } from '@parley/message-store/recent-cache';
 import { type Logger, newId } from '@parley/runtime';
-import type { MessageStore } from './message-store';
 import type { MessageWriteMetrics } from './metrics';
-import type { RecentCache } from './recent-cache';
 
 export interface MessageWriteDeps {
   store: MessageStore;

@@ -3,9 +3,10 @@
  * MESSAGE_DB_SHARDS (creating the databases). Safe to run repeatedly and
  * concurrently. Usage: `MESSAGE_DB_SHARDS=... npm run migrate -w functions/message-write`
  */
+
+import { messageMigrations } from '@parley/message-store/migrations';
 import { createLogger, loadConfig, migrate } from '@parley/runtime';
 import { z } from 'zod';
-import { messageMigrations } from './migrations';
 
 const log = createLogger('message-write-migrate');
 const cfg = loadConfig(z.object({ MESSAGE_DB_SHARDS: z.string().min(1) }));

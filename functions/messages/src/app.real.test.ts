@@ -1,9 +1,9 @@
 /** The messages app over real MySQL shards and Redis, written by the real message-write store. */
 
-import { MysqlMessageStore } from '@parley/fn-message-write/message-store.mysql';
-import { messageMigrations } from '@parley/fn-message-write/migrations';
-import type { RecentCache } from '@parley/fn-message-write/recent-cache';
-import { RedisRecentCache } from '@parley/fn-message-write/recent-cache.redis';
+import { messageMigrations } from '@parley/message-store/migrations';
+import { MysqlMessageStore } from '@parley/message-store/mysql';
+import type { RecentCache } from '@parley/message-store/recent-cache';
+import { RedisRecentCache } from '@parley/message-store/recent-cache/redis';
 import type { Message } from '@parley/protocol';
 import {
   createLogger,

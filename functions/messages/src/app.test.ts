@@ -1,5 +1,5 @@
-import { MemoryMessageStore } from '@parley/fn-message-write/message-store.memory';
-import { MemoryRecentCache } from '@parley/fn-message-write/recent-cache.memory';
+import { MemoryMessageStore } from '@parley/message-store/memory';
+import { MemoryRecentCache } from '@parley/message-store/recent-cache/memory';
 import type { Message } from '@parley/protocol';
 import { createLogger, createTokenService, newId, ParleyError } from '@parley/runtime';
 import { Registry } from 'prom-client';

@@ -3,8 +3,8 @@
  * clients, and the internal reads the gateway's sync and the room list need.
  */
 
-import type { MessageStore } from '@parley/fn-message-write/message-store';
-import type { RecentCache } from '@parley/fn-message-write/recent-cache';
+import type { MessageStore } from '@parley/message-store';
+import type { RecentCache } from '@parley/message-store/recent-cache';
 import { HistoryQuerySchema, IdSchema, LIMITS, type Message } from '@parley/protocol';
 import {
   bearerToken,

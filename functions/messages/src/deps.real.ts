@@ -4,8 +4,8 @@
  * cache in Redis with the room service as its fallback, and the token key.
  */
 
-import { MysqlMessageStore } from '@parley/fn-message-write/message-store.mysql';
-import { RedisRecentCache } from '@parley/fn-message-write/recent-cache.redis';
+import { MysqlMessageStore } from '@parley/message-store/mysql';
+import { RedisRecentCache } from '@parley/message-store/recent-cache/redis';
 import {
   createRedis,
   createTokenService,

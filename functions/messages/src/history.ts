@@ -4,8 +4,8 @@
  * prove a page complete — the cache itself cannot know whether its newest
  * entry is the room's newest message.
  */
-import type { MessageStore, Page, PageQuery } from '@parley/fn-message-write/message-store';
-import type { RecentCache } from '@parley/fn-message-write/recent-cache';
+import type { MessageStore, Page, PageQuery } from '@parley/message-store';
+import type { RecentCache } from '@parley/message-store/recent-cache';
 import type { Logger } from '@parley/runtime';
 
 export type CacheOutcome = 'hit' | 'miss' | 'error';

@@ -5,6 +5,7 @@
  */
 import { httpEventSink } from '@parley/eventing';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
+import { MysqlRoomStore } from '@parley/room-store/mysql';
 import {
   createLogger,
   createMetricsRegistry,
@@ -16,7 +17,6 @@ import {
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { z } from 'zod';
 import type { RoomOpsDeps } from './handler';
-import { MysqlRoomStore } from './room-store.mysql';
 import { httpUserDirectory } from './user-directory';
 
 export const RoomOpsConfigSchema = z.object({

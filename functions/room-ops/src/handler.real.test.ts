@@ -16,13 +16,13 @@ import {
 } from '@parley/eventing';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
 import type { User } from '@parley/protocol';
+import { migrateRoomDb } from '@parley/room-store/migrations';
 import { createRedis, newId, type Redis } from '@parley/runtime';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { freshShardSpec, infraEnv } from '@parley/tests/support/infra';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { realRoomOps } from './deps.real';
 import { createRoomOps } from './handler';
-import { migrateRoomDb } from './room-schema';
 
 const alice: User = { id: newId('u'), username: 'alice', displayName: 'Alice' };
 const bob: User = { id: newId('u'), username: 'bob', displayName: 'Bob' };

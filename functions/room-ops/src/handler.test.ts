@@ -14,11 +14,11 @@ import {
   userChannel,
 } from '@parley/eventing';
 import type { User } from '@parley/protocol';
+import { MemoryRoomStore } from '@parley/room-store/memory';
 import { createLogger, MemoryMembershipCache, newId, ParleyError } from '@parley/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { createRoomOps } from './handler';
-import { MemoryRoomStore } from './room-store.memory';
 import type { UserDirectory } from './user-directory';
 
 const alice: User = { id: 'u_alice', username: 'alice', displayName: 'Alice' };

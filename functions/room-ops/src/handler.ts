@@ -30,6 +30,7 @@ import {
   userChannel,
 } from '@parley/eventing';
 import type { Room, User } from '@parley/protocol';
+import type { RoomStore } from '@parley/room-store';
 import { type Logger, type MembershipCache, ParleyError } from '@parley/runtime';
 import {
   checkDmPeer,
@@ -41,7 +42,6 @@ import {
   notMember,
   type Refusal,
 } from './room-rules';
-import type { RoomStore } from './room-store';
 import type { UserDirectory } from './user-directory';
 
 export interface RoomOpsDeps {

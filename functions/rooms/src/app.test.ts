@@ -1,4 +1,4 @@
-import { MemoryRoomStore } from '@parley/fn-room-ops/room-store.memory';
+import { MemoryRoomStore } from '@parley/room-store/memory';
 import { createLogger, createTokenService } from '@parley/runtime';
 import { Registry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';

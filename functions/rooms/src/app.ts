@@ -10,8 +10,9 @@
  * `lastSeq` is 0 in every room here: the message service owns seqs and the
  * gateway overlays them.
  */
-import type { RoomStore } from '@parley/fn-room-ops/room-store';
+
 import { IdSchema } from '@parley/protocol';
+import type { RoomStore } from '@parley/room-store';
 import {
   bearerToken,
   installErrorHandler,

@@ -1,5 +1,5 @@
 /** rooms in the real mode: the room DB's MySQL shards and the token secret, from a validated config. */
-import { MysqlRoomStore } from '@parley/fn-room-ops/room-store.mysql';
+import { MysqlRoomStore } from '@parley/room-store/mysql';
 import {
   createLogger,
   createMetricsRegistry,

@@ -1,7 +1,7 @@
-import { msg } from '@parley/fn-message-index/search-index.contract';
-import { MemorySearchIndex } from '@parley/fn-message-index/search-index.memory';
 import { SearchResponseSchema } from '@parley/protocol';
 import { createLogger, createTokenService } from '@parley/runtime';
+import { msg } from '@parley/search-index/contract';
+import { MemorySearchIndex } from '@parley/search-index/memory';
 import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSearchApp } from './app';

@@ -8,12 +8,7 @@
  * word must match; nothing in it is query syntax, so "AND (" or quotes are
  * just characters. A query with no searchable word, or too long, is a 400.
  */
-import {
-  decodeCursor,
-  encodeCursor,
-  type MessageSearchIndex,
-} from '@parley/fn-message-index/search-index';
-import { queryTerms } from '@parley/fn-message-index/search-text';
+
 import { LIMITS, SearchQuerySchema, type SearchResponse } from '@parley/protocol';
 import {
   bearerToken,
@@ -24,6 +19,8 @@ import {
   parseWith,
   type TokenService,
 } from '@parley/runtime';
+import { decodeCursor, encodeCursor, type MessageSearchIndex } from '@parley/search-index';
+import { queryTerms } from '@parley/search-index/text';
 import { Hono } from 'hono';
 import { Histogram, type Registry } from 'prom-client';
 import type { RoomIdsOf } from './room-ids';

@@ -3,9 +3,10 @@
  * (the index message-index writes), the room service for the caller's rooms,
  * and the token key.
  */
-import { esOptions, SearchIndexConfigSchema } from '@parley/fn-message-index/config';
-import { EsSearchIndex } from '@parley/fn-message-index/search-index.es';
+
 import { createTokenService, type Logger, loadConfig, serviceClient } from '@parley/runtime';
+import { esOptions, SearchIndexConfigSchema } from '@parley/search-index/config';
+import { EsSearchIndex } from '@parley/search-index/es';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { SearchDeps } from './app';

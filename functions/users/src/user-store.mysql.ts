@@ -18,7 +18,7 @@ import { ParleyError, type ShardedMysql } from '@parley/runtime';
 import { byCodeUnits, publicUser, type UserRecord, type UserStore } from './user-store';
 
 /** The folder of this service's `NNN_name.sql` migrations. */
-export const USERS_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+export const USERS_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 interface UserRow {
   id: string;

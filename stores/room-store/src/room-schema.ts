@@ -1,9 +1,8 @@
-/** The room DB's migrations (functions/room-ops/migrations), applied to every physical shard. */
-import { dirname, join } from 'node:path';
+/** The room DB's migrations (`src/migrations/`, copied beside a bundle by the build), applied to every physical shard. room-ops applies them. */
 import { fileURLToPath } from 'node:url';
 import { type Logger, migrate, readMigrations } from '@parley/runtime';
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 /**
  * @example await migrateRoomDb(cfg.ROOMS_DB_SHARDS, log) // → migrations applied

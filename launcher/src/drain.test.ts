@@ -2,8 +2,9 @@
  * Graceful drain (what SIGTERM does): open sockets are told to reconnect
  * elsewhere (1001) and the gateway stops taking new ones.
  */
+
+import { Api, WsClient } from '@parley/tests/support/client';
 import { describe, expect, it } from 'vitest';
-import { Api, WsClient } from '../../tests/support/client';
 import { startEmbedded } from './embedded';
 
 describe('drain', () => {

@@ -13,7 +13,7 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TOPICS } from '@parley/eventing';
-import { infraEnv, REPO_ROOT } from '../support/infra';
+import { infraEnv, REPO_ROOT } from './infra';
 
 const run = promisify(execFile);
 

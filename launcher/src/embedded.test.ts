@@ -2,8 +2,9 @@
  * Protocol v1 against the embedded mode: the same suite the real stack
  * passes, with the memory bus and in-memory stores behind the same gateway.
  */
+
+import { describeProtocolSuite } from '@parley/tests/integration/protocol.suite';
 import { afterAll, beforeAll } from 'vitest';
-import { describeProtocolSuite } from '../../tests/integration/protocol.suite';
 import { type Embedded, startEmbedded } from './embedded';
 
 let embedded: Embedded | undefined;

@@ -8,22 +8,23 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GatewayLimitsSchema } from '@parley/connection-gateway/config';
+import { type Gateway, startGateway } from '@parley/connection-gateway/server';
 import { invokeCloudEventFunction, MemoryFanout, TOPICS } from '@parley/eventing';
 import { MemoryBus } from '@parley/eventing/memory-bus';
 import { createMessageIndex } from '@parley/fn-message-index/handler';
-import { MemorySearchIndex } from '@parley/fn-message-index/search-index.memory';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
-import { MemoryMessageStore } from '@parley/fn-message-write/message-store.memory';
-import { MemoryRecentCache } from '@parley/fn-message-write/recent-cache.memory';
 import { createMessagesApp } from '@parley/fn-messages/app';
 import { createRoomOps } from '@parley/fn-room-ops/handler';
-import { MemoryRoomStore } from '@parley/fn-room-ops/room-store.memory';
 import { httpUserDirectory } from '@parley/fn-room-ops/user-directory';
 import { createRoomsApp } from '@parley/fn-rooms/app';
 import { createSearchApp } from '@parley/fn-search/app';
 import { roomIdsFromRoomService } from '@parley/fn-search/room-ids';
 import { createUsersApp } from '@parley/fn-users/app';
 import { MemoryUserStore } from '@parley/fn-users/user-store.memory';
+import { MemoryMessageStore } from '@parley/message-store/memory';
+import { MemoryRecentCache } from '@parley/message-store/recent-cache/memory';
+import { MemoryRoomStore } from '@parley/room-store/memory';
 import {
   createLogger,
   createMetricsRegistry,
@@ -33,10 +34,9 @@ import {
   roomsMembershipLoader,
   serviceClient,
 } from '@parley/runtime';
+import { MemorySearchIndex } from '@parley/search-index/memory';
 import type { Hono } from 'hono';
 import { Registry } from 'prom-client';
-import { GatewayLimitsSchema } from './config';
-import { type Gateway, startGateway } from './server';
 
 export interface EmbeddedOptions {
   port?: number;

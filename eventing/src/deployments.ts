@@ -1,0 +1,305 @@
+/**
+ * The deployment table: every deployable of Parley, next to the event catalog
+ * it is wired by. One row per function (one Knative Service each) and one for
+ * the connection gateway (a Deployment): its kind, the topics and consumer
+ * group that trigger it, the environment it reads, and how it scales.
+ *
+ * Everything that starts or describes a deployable derives from this table:
+ * the embedded launcher (memory-bus subscriptions), the real-mode stack
+ * (processes, KafkaSource stand-ins, environment), the build (bundles), the
+ * Knative manifests (generated), docs/deployments.md (generated) and the
+ * tests that check each of those against it.
+ */
+import { TOPICS, type Topic } from './catalog';
+
+/** How a variable reaches a deployable on Kubernetes. */
+export type EnvSource =
+  /** A key of the `parley-secrets` Secret (never committed with a value). */
+  | 'secret'
+  /** A key of the `parley-config` ConfigMap. */
+  | 'config'
+  /** Set on the container itself (e.g. HOST=0.0.0.0). */
+  | 'container'
+  /** Injected by the platform: PORT by Knative, K_SINK by a SinkBinding. */
+  | 'platform';
+
+export interface EnvVar {
+  source: EnvSource;
+  /** Required: the process refuses to start without it. Otherwise it has a default. */
+  required: boolean;
+  doc: string;
+}
+
+/**
+ * Every variable a deployable of Parley reads. A deployable's `env` names
+ * some of these; its config schema reads exactly those (a test checks it, by
+ * running the bundle and recording what it reads).
+ */
+export const ENV = {
+  PORT: {
+    source: 'platform',
+    required: false,
+    doc: 'Port to listen on (Knative sets it; 8080 by default).',
+  },
+  HOST: {
+    source: 'container',
+    required: false,
+    doc: 'Address to listen on: 127.0.0.1 by default, 0.0.0.0 in a container.',
+  },
+  LOG_LEVEL: { source: 'config', required: false, doc: 'pino level: info by default.' },
+  JWT_SECRET: {
+    source: 'secret',
+    required: true,
+    doc: 'HS256 key of the access tokens, at least 32 characters; no default anywhere.',
+  },
+  USERS_DB_SHARDS: {
+    source: 'secret',
+    required: true,
+    doc: 'Shard map of the user DB (`0-31=mysql://…/users_0;32-63=…`); holds DB passwords.',
+  },
+  ROOMS_DB_SHARDS: { source: 'secret', required: true, doc: 'Shard map of the room DB.' },
+  MESSAGE_DB_SHARDS: { source: 'secret', required: true, doc: 'Shard map of the message DB.' },
+  REDIS_URL: {
+    source: 'secret',
+    required: true,
+    doc: 'Redis (recent cache, fan-out, membership cache); may hold a password.',
+  },
+  ES_URL: { source: 'secret', required: true, doc: 'Elasticsearch; may hold credentials.' },
+  KAFKA_BROKERS: {
+    source: 'config',
+    required: true,
+    doc: 'Comma-separated Kafka bootstrap brokers.',
+  },
+  K_SINK: {
+    source: 'platform',
+    required: true,
+    doc: 'Where emitted events go: the KafkaSink, injected by a SinkBinding.',
+  },
+  USERS_URL: { source: 'config', required: true, doc: 'Base URL of the users function.' },
+  ROOMS_URL: { source: 'config', required: true, doc: 'Base URL of the rooms function.' },
+  MESSAGES_URL: { source: 'config', required: true, doc: 'Base URL of the messages function.' },
+  SEARCH_URL: { source: 'config', required: true, doc: 'Base URL of the search function.' },
+  SEARCH_INDEX_ALIAS: {
+    source: 'config',
+    required: false,
+    doc: 'The search alias read and written (`parley-messages`).',
+  },
+  SEARCH_INDEX_SHARDS: { source: 'config', required: false, doc: 'Primary shards of a new index.' },
+  SEARCH_INDEX_REPLICAS: { source: 'config', required: false, doc: 'Replicas of a new index.' },
+  SEARCH_REFRESH_INTERVAL: {
+    source: 'config',
+    required: false,
+    doc: 'How soon an indexed message is searchable (1s).',
+  },
+  ALLOWED_ORIGINS: {
+    source: 'config',
+    required: false,
+    doc: 'Origins allowed to open a WebSocket (comma-separated).',
+  },
+  RATE_FRAMES_PER_SEC: { source: 'config', required: false, doc: 'Frames per second per socket.' },
+  RATE_BURST: { source: 'config', required: false, doc: 'Burst of frames per socket.' },
+  ABUSE_STRIKES: { source: 'config', required: false, doc: 'Refused frames before a close.' },
+  COMMAND_TIMEOUT_MS: {
+    source: 'config',
+    required: false,
+    doc: 'How long an HTTP room command waits for its result.',
+  },
+  DRAIN_TIMEOUT_MS: {
+    source: 'config',
+    required: false,
+    doc: 'How long a SIGTERM drain waits for sockets to close.',
+  },
+} as const satisfies Record<string, EnvVar>;
+export type EnvName = keyof typeof ENV;
+
+/**
+ * - `min-scale`: latency-critical, on the path of every message or every
+ *   page load; one instance stays warm (Knative `min-scale: 1`).
+ * - `scale-to-zero`: rare or asynchronous work where a cold start of a few
+ *   hundred ms is acceptable; no instance while idle.
+ * - `always-on`: the gateway holds WebSockets; it is a Deployment with an HPA.
+ */
+export type ScalingClass = 'min-scale' | 'scale-to-zero' | 'always-on';
+
+interface DeployableBase {
+  name: string;
+  /** The workspace folder, relative to the repository root. */
+  dir: string;
+  /** The npm package name of the workspace. */
+  package: string;
+  /** What the process reads from its environment (exactly: a test checks it). */
+  env: readonly EnvName[];
+  scaling: ScalingClass;
+  /** Why this scaling class: written into the docs and the manifests. */
+  scalingWhy: string;
+  /**
+   * The migration step this deployable owns (`src/migrate.ts`, bundled as `dist/migrate.mjs`), what
+   * it reads, and the folder of its `NNN_name.sql` files (copied to `dist/migrations/`), if any.
+   */
+  migrate?: { env: readonly EnvName[]; sql?: string };
+}
+
+export interface HttpFunction extends DeployableBase {
+  kind: 'http';
+}
+
+export interface CloudEventFunctionDeployable extends DeployableBase {
+  kind: 'cloudevent';
+  /** The KafkaSource that triggers it: topics, consumer group, ordered delivery. */
+  trigger: { topics: readonly Topic[]; consumerGroup: string };
+}
+
+export interface GatewayDeployable extends DeployableBase {
+  kind: 'gateway';
+}
+
+export type Deployable = HttpFunction | CloudEventFunctionDeployable | GatewayDeployable;
+
+const HOSTED = ['PORT', 'HOST', 'LOG_LEVEL'] as const satisfies readonly EnvName[];
+
+/** Consumer groups are `parley-<function>`: one group per function, shared by all its instances. */
+const groupOf = (fn: string) => `parley-${fn}`;
+
+export const DEPLOYMENTS = [
+  {
+    name: 'users',
+    kind: 'http',
+    dir: 'functions/users',
+    package: '@parley/fn-users',
+    env: [...HOSTED, 'USERS_DB_SHARDS', 'JWT_SECRET'],
+    migrate: { env: ['LOG_LEVEL', 'USERS_DB_SHARDS'], sql: 'functions/users/src/migrations' },
+    scaling: 'scale-to-zero',
+    scalingWhy:
+      'sign-up, log-in and user look-ups happen once per session; a cold start adds to one request',
+  },
+  {
+    name: 'rooms',
+    kind: 'http',
+    dir: 'functions/rooms',
+    package: '@parley/fn-rooms',
+    env: [...HOSTED, 'ROOMS_DB_SHARDS', 'JWT_SECRET'],
+    scaling: 'min-scale',
+    scalingWhy:
+      'every WebSocket handshake and every membership-cache miss asks it; a cold start would stall connects',
+  },
+  {
+    name: 'messages',
+    kind: 'http',
+    dir: 'functions/messages',
+    package: '@parley/fn-messages',
+    env: [...HOSTED, 'MESSAGE_DB_SHARDS', 'REDIS_URL', 'ROOMS_URL', 'JWT_SECRET'],
+    scaling: 'min-scale',
+    scalingWhy: 'history and the sync after every reconnect; users wait on it when opening a room',
+  },
+  {
+    name: 'search',
+    kind: 'http',
+    dir: 'functions/search',
+    package: '@parley/fn-search',
+    env: [...HOSTED, 'ES_URL', 'SEARCH_INDEX_ALIAS', 'ROOMS_URL', 'JWT_SECRET'],
+    scaling: 'scale-to-zero',
+    scalingWhy: 'searches are rare and a person typing tolerates a cold start',
+  },
+  {
+    name: 'room-ops',
+    kind: 'cloudevent',
+    dir: 'functions/room-ops',
+    package: '@parley/fn-room-ops',
+    env: [...HOSTED, 'ROOMS_DB_SHARDS', 'REDIS_URL', 'K_SINK', 'USERS_URL'],
+    migrate: { env: ['LOG_LEVEL', 'ROOMS_DB_SHARDS'], sql: 'stores/room-store/src/migrations' },
+    trigger: { topics: [TOPICS.roomCommands], consumerGroup: groupOf('room-ops') },
+    scaling: 'scale-to-zero',
+    scalingWhy: 'room commands are rare; the asking request waits up to COMMAND_TIMEOUT_MS (10 s)',
+  },
+  {
+    name: 'message-write',
+    kind: 'cloudevent',
+    dir: 'functions/message-write',
+    package: '@parley/fn-message-write',
+    env: [...HOSTED, 'MESSAGE_DB_SHARDS', 'REDIS_URL', 'K_SINK', 'ROOMS_URL'],
+    migrate: {
+      env: ['LOG_LEVEL', 'MESSAGE_DB_SHARDS'],
+      sql: 'stores/message-store/src/migrations',
+    },
+    trigger: { topics: [TOPICS.messageCommands], consumerGroup: groupOf('message-write') },
+    scaling: 'min-scale',
+    scalingWhy: 'every message a person sends waits on it for its ack',
+  },
+  {
+    name: 'message-index',
+    kind: 'cloudevent',
+    dir: 'functions/message-index',
+    package: '@parley/fn-message-index',
+    env: [...HOSTED, 'ES_URL', 'SEARCH_INDEX_ALIAS'],
+    migrate: {
+      env: [
+        'LOG_LEVEL',
+        'ES_URL',
+        'SEARCH_INDEX_ALIAS',
+        'SEARCH_INDEX_SHARDS',
+        'SEARCH_INDEX_REPLICAS',
+        'SEARCH_REFRESH_INTERVAL',
+      ],
+    },
+    trigger: { topics: [TOPICS.messageEvents], consumerGroup: groupOf('message-index') },
+    scaling: 'scale-to-zero',
+    scalingWhy:
+      'indexing is asynchronous (search lag ~1 s); Kafka holds the events while it starts',
+  },
+  {
+    name: 'connection-gateway',
+    kind: 'gateway',
+    dir: 'connection-gateway',
+    package: '@parley/connection-gateway',
+    env: [
+      ...HOSTED,
+      'ALLOWED_ORIGINS',
+      'JWT_SECRET',
+      'REDIS_URL',
+      'KAFKA_BROKERS',
+      'USERS_URL',
+      'ROOMS_URL',
+      'MESSAGES_URL',
+      'SEARCH_URL',
+      'RATE_FRAMES_PER_SEC',
+      'RATE_BURST',
+      'ABUSE_STRIKES',
+      'COMMAND_TIMEOUT_MS',
+      'DRAIN_TIMEOUT_MS',
+    ],
+    scaling: 'always-on',
+    scalingWhy: 'it holds the WebSockets; scaled by an HPA on CPU, drained on SIGTERM',
+  },
+] as const satisfies readonly Deployable[];
+
+export type DeployableName = (typeof DEPLOYMENTS)[number]['name'];
+export type FunctionName = Exclude<DeployableName, 'connection-gateway'>;
+
+/** The functions (everything but the gateway). */
+export const FUNCTIONS: readonly (HttpFunction | CloudEventFunctionDeployable)[] =
+  DEPLOYMENTS.filter(
+    (d): d is (typeof DEPLOYMENTS)[number] & { kind: 'http' | 'cloudevent' } =>
+      d.kind !== 'gateway',
+  );
+
+/** The CloudEvent functions, each with the KafkaSource that triggers it. */
+export const CLOUDEVENT_FUNCTIONS: readonly CloudEventFunctionDeployable[] = DEPLOYMENTS.filter(
+  (d) => d.kind === 'cloudevent',
+);
+
+/** @example deployment('message-write').trigger.consumerGroup // 'parley-message-write' */
+export function deployment<N extends DeployableName>(
+  name: N,
+): Extract<(typeof DEPLOYMENTS)[number], { name: N }> {
+  const d = DEPLOYMENTS.find((x) => x.name === name);
+  if (!d) throw new Error(`no deployable ${name}`);
+  return d as Extract<(typeof DEPLOYMENTS)[number], { name: N }>;
+}
+
+/** The environment URL variable other deployables use to reach an HTTP function. */
+export const URL_ENV: Partial<Record<DeployableName, EnvName>> = {
+  users: 'USERS_URL',
+  rooms: 'ROOMS_URL',
+  messages: 'MESSAGES_URL',
+  search: 'SEARCH_URL',
+};

@@ -1,0 +1,42 @@
+/**
+ * Where the real services of `tests/infra/up` listen, for the real-mode stack
+ * and the tests that talk to them (`*.real.test.ts`, tests/integration). Read from `.parley/infra.env`,
+ * which `up` writes; the environment overrides it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface InfraEnv {
+  MYSQL_A_URL: string;
+  MYSQL_B_URL: string;
+  REDIS_URL: string;
+  KAFKA_BROKERS: string;
+  ES_URL: string;
+}
+
+export function infraEnv(): InfraEnv {
+  const file = join(REPO_ROOT, '.parley', 'infra.env');
+  const fromFile: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = line.match(/^(?:export\s+)?([A-Z_]+)=(.*)$/);
+      if (m) fromFile[m[1] as string] = (m[2] as string).replace(/^["']|["']$/g, '');
+    }
+  }
+  const pick = (k: keyof InfraEnv): string => {
+    const v = process.env[k] ?? fromFile[k];
+    if (!v)
+      throw new Error(`${k} is not set: run tests/infra/up first (it writes .parley/infra.env)`);
+    return v;
+  };
+  return {
+    MYSQL_A_URL: pick('MYSQL_A_URL'),
+    MYSQL_B_URL: pick('MYSQL_B_URL'),
+    REDIS_URL: pick('REDIS_URL'),
+    KAFKA_BROKERS: pick('KAFKA_BROKERS'),
+    ES_URL: pick('ES_URL'),
+  };
+}
