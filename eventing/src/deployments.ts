@@ -147,6 +147,8 @@ export interface CloudEventFunctionDeployable extends DeployableBase {
   kind: 'cloudevent';
   /** The KafkaSource that triggers it: topics, consumer group, ordered delivery. */
   trigger: { topics: readonly Topic[]; consumerGroup: string };
+  /** The topic its emitted facts go to, through K_SINK (a KafkaSink pinned to that topic). */
+  emits?: Topic;
 }
 
 export interface GatewayDeployable extends DeployableBase {
@@ -208,6 +210,7 @@ export const DEPLOYMENTS = [
     env: [...HOSTED, 'ROOMS_DB_SHARDS', 'REDIS_URL', 'K_SINK', 'USERS_URL'],
     migrate: { env: ['LOG_LEVEL', 'ROOMS_DB_SHARDS'], sql: 'stores/room-store/src/migrations' },
     trigger: { topics: [TOPICS.roomCommands], consumerGroup: groupOf('room-ops') },
+    emits: TOPICS.roomEvents,
     scaling: 'scale-to-zero',
     scalingWhy: 'room commands are rare; the asking request waits up to COMMAND_TIMEOUT_MS (10 s)',
   },
@@ -222,6 +225,7 @@ export const DEPLOYMENTS = [
       sql: 'stores/message-store/src/migrations',
     },
     trigger: { topics: [TOPICS.messageCommands], consumerGroup: groupOf('message-write') },
+    emits: TOPICS.messageEvents,
     scaling: 'min-scale',
     scalingWhy: 'every message a person sends waits on it for its ack',
   },
