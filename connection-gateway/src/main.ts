@@ -2,6 +2,7 @@
  * The gateway in the real mode: Kafka for commands, Redis for fan-out and
  * membership, the HTTP functions at their URLs. SIGTERM drains gracefully.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
@@ -18,6 +19,17 @@ import {
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { readGatewayConfig } from './config';
 import { startGateway } from './server';
+
+/**
+ * The web client: `public/` beside the running module — in the bundle (dist/index.mjs, and so in
+ * the image) the build copies webapp/dist there. Run from source (tsx src/main.ts) there is no
+ * src/public/, so the repository's webapp/dist.
+ */
+function webClientRoot(): string {
+  const beside = fileURLToPath(new URL('./public/', import.meta.url));
+  if (existsSync(beside)) return beside;
+  return join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist');
+}
 
 const log = createLogger('connection-gateway');
 let cfg: ReturnType<typeof readGatewayConfig>;
@@ -50,7 +62,7 @@ const gateway = await startGateway(
     limits: cfg,
     allowedOrigins: cfg.ALLOWED_ORIGINS,
     ready: async () => commands.isConnected() && (await redis.ping()) === 'PONG',
-    staticRoot: join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist'),
+    staticRoot: webClientRoot(),
   },
   { port: cfg.PORT, host: cfg.HOST },
 );

@@ -8,9 +8,10 @@
  * It also serves the ops endpoints, so the function is observable alone.
  */
 import { asParleyError, type Logger, mountOps, ParleyError } from '@parley/runtime';
+import { type FunctionSpec, hostFunction, registerFunction } from '@parley/runtime/function-host';
 import { Hono } from 'hono';
-import type { Registry } from 'prom-client';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { z } from 'zod';
 import type { EventType } from './catalog';
 import type { AnyParleyEvent } from './cloudevent';
 import { fromHttp } from './cloudevent';
@@ -104,4 +105,32 @@ export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions
     }
   });
   return app;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a config schema is any zod object
+export interface CloudEventFunctionSpec<S extends z.ZodObject<any>, D> extends FunctionSpec<S, D> {
+  handler: (deps: D & { log: Logger }) => CloudEventFunction;
+}
+
+/** Types a CloudEvent function's spec (identity at run time). */
+// biome-ignore lint/suspicious/noExplicitAny: a config schema is any zod object
+export const defineCloudEventFunction = <S extends z.ZodObject<any>, D>(
+  spec: CloudEventFunctionSpec<S, D>,
+): CloudEventFunctionSpec<S, D> => spec;
+
+/**
+ * The CloudEvent twin of runtime's `httpFunction`: config, adapters, the
+ * handler wrapped by `cloudEventApp`, registered under the function's name.
+ * @example cloudEventFunction({ name: 'message-write', config, adapters: realMessageWrite, handler: createMessageWrite });
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a config schema is any zod object
+export function cloudEventFunction<S extends z.ZodObject<any>, D>(
+  spec: CloudEventFunctionSpec<S, D>,
+): void {
+  const { ctx, adapters } = hostFunction(spec);
+  const fn = spec.handler({ ...adapters.deps, log: ctx.log });
+  registerFunction(
+    spec.name,
+    cloudEventApp(fn, { log: ctx.log, registry: ctx.registry, ready: adapters.ready }),
+  );
 }

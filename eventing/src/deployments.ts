@@ -278,6 +278,11 @@ export const DEPLOYMENTS = [
 
 export type DeployableName = (typeof DEPLOYMENTS)[number]['name'];
 export type FunctionName = Exclude<DeployableName, 'connection-gateway'>;
+export type CloudEventFunctionName = Extract<
+  (typeof DEPLOYMENTS)[number],
+  { kind: 'cloudevent' }
+>['name'];
+export type HttpFunctionName = Extract<(typeof DEPLOYMENTS)[number], { kind: 'http' }>['name'];
 
 /** The functions (everything but the gateway). */
 export const FUNCTIONS: readonly (HttpFunction | CloudEventFunctionDeployable)[] =

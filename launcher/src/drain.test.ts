@@ -3,7 +3,7 @@
  * elsewhere (1001) and the gateway stops taking new ones.
  */
 
-import { Api, WsClient } from '@parley/tests/support/client';
+import { Api, WsClient } from '@parley/perf/client';
 import { describe, expect, it } from 'vitest';
 import { startEmbedded } from './embedded';
 

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GatewayLimitsSchema } from '@parley/connection-gateway/config';
 import { type Gateway, startGateway } from '@parley/connection-gateway/server';
-import { invokeCloudEventFunction, MemoryFanout, TOPICS } from '@parley/eventing';
+import {
+  CLOUDEVENT_FUNCTIONS,
+  type CloudEventFunction,
+  type CloudEventFunctionName,
+  invokeCloudEventFunction,
+  MemoryFanout,
+} from '@parley/eventing';
 import { MemoryBus } from '@parley/eventing/memory-bus';
 import { createMessageIndex } from '@parley/fn-message-index/handler';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
@@ -123,24 +129,23 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     index: searchIndex,
     log: log.child({ fn: 'message-index' }),
   });
-  // The in-memory equivalents of the KafkaSources.
-  const subs = [
-    bus.subscribe({
-      topic: TOPICS.roomCommands,
-      group: 'room-ops',
-      handler: (e) => invokeCloudEventFunction(roomOps, e, log),
-    }),
-    bus.subscribe({
-      topic: TOPICS.messageCommands,
-      group: 'message-write',
-      handler: (e) => invokeCloudEventFunction(messageWrite, e, log),
-    }),
-    bus.subscribe({
-      topic: TOPICS.messageEvents,
-      group: 'message-index',
-      handler: (e) => invokeCloudEventFunction(messageIndex, e, log),
-    }),
-  ];
+  // The in-memory equivalents of the KafkaSources: one subscription per trigger topic of every
+  // CloudEvent function in the deployment table, on the same consumer group as its KafkaSource.
+  const handlers: Record<CloudEventFunctionName, CloudEventFunction> = {
+    'room-ops': roomOps,
+    'message-write': messageWrite,
+    'message-index': messageIndex,
+  };
+  const subs = CLOUDEVENT_FUNCTIONS.flatMap((d) =>
+    d.trigger.topics.map((topic) =>
+      bus.subscribe({
+        topic,
+        group: d.trigger.consumerGroup,
+        handler: (e) =>
+          invokeCloudEventFunction(handlers[d.name as CloudEventFunctionName], e, log),
+      }),
+    ),
+  );
 
   const gateway = await startGateway(
     {

@@ -1,57 +1,93 @@
 /**
  * The real mode on one machine: real MariaDB (two instances = two physical
- * shards), Redis and Kafka on loopback (tests/infra/up), every function in
- * its own process under the Functions Framework, the eventing stand-ins
- * (KafkaSink, one KafkaSource per CloudEvent function) and the gateway.
+ * shards), Redis, Kafka and Elasticsearch on loopback (tests/infra/up), and
+ * every deployable of the deployment table in its own process, started from
+ * its bundle (`<dir>/dist/index.mjs`, the file its image holds) with plain
+ * `node` and only the environment the table gives it. Between them, the
+ * eventing stand-ins: one KafkaSource per CloudEvent function (its topics and
+ * consumer group from the table) and the KafkaSink behind K_SINK. In front,
+ * one or more connection gateways on consecutive ports, fanning out through
+ * Redis like the gateways of a cluster.
  *
- * `npm run start:real` runs this file; the integration tests import
- * `startStack` and stop it afterwards.
+ * `npm run start:real` runs this file (`--gateways N` for more than one);
+ * the integration tests, browser tests and benchmarks import `startStack`.
+ * PARLEY_NODE picks the node binary the bundles run on (npm test sets Node
+ * 24, the images' runtime); by default the one running this file.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { TOPICS } from '@parley/eventing';
-import { infraEnv, REPO_ROOT } from './infra';
+import { parseArgs, promisify } from 'node:util';
+import {
+  CLOUDEVENT_FUNCTIONS,
+  DEPLOYMENTS,
+  type Deployable,
+  type EnvName,
+  FUNCTIONS,
+  URL_ENV,
+} from '@parley/eventing';
+import { build } from './build';
+import { type InfraEnv, infraEnv, REPO_ROOT } from './infra';
 
 const run = promisify(execFile);
 
 export interface StackOptions {
-  /** Gateway port (default 8080). */
+  /** Port of the first gateway (default 8080); gateway i listens on gatewayPort + i. */
   gatewayPort?: number;
-  /** Functions and stand-ins listen on portBase+1 … portBase+12 (default 8100). */
+  /** How many gateways, each its own process (default 1). */
+  gateways?: number;
+  /** Functions and stand-ins listen on portBase+1 … portBase+90 (default 8100). */
   portBase?: number;
   /** Database name prefix (default `parley`). */
   dbPrefix?: string;
   /** Default: JWT_SECRET from the environment, else a random one for this run. */
   jwtSecret?: string;
-  /** Extra environment for every process (e.g. rate limits for a benchmark). */
+  /**
+   * Extra environment (e.g. rate limits for a benchmark). Each process gets the keys its table row
+   * lists (the stand-ins: every key), so no process sees a variable it does not read.
+   */
   env?: Record<string, string>;
+  /** Skip `npm run build` (the caller built the bundles already). */
+  skipBuild?: boolean;
   /** Print progress to stderr. */
   verbose?: boolean;
 }
 
 export interface Stack {
+  /** The first gateway. */
   gatewayUrl: string;
+  /** Every gateway, in port order; their process names are `connection-gateway`, `connection-gateway-2`, … */
+  gatewayUrls: string[];
+  /** The values of every variable of the table in this stack (what each process picks its env from). */
   env: Record<string, string>;
+  /** The node binary the bundles run on. */
+  node: string;
   /**
    * Stops one process (SIGTERM: a gateway drains, closing sockets with 1001)
    * and starts it again; resolves when it is ready. For tests of reconnects.
    */
   restart(name: string): Promise<void>;
+  /** Kills one process at once (SIGKILL, like a crashed pod); `start(name)` brings it back. */
+  kill(name: string): Promise<void>;
+  /** Starts a process that was killed; resolves when it is ready. */
+  start(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-interface ProcSpec {
+export interface ProcSpec {
   name: string;
-  args: string[];
+  /** The bundle to run, relative to the repository root. */
+  bundle: string;
   env: Record<string, string>;
   /** Where /readyz answers when the process is up. */
   port: number;
 }
 
 const LOG_DIR = join(REPO_ROOT, '.parley', 'logs');
+
+/** The node that runs the bundles: PARLEY_NODE (Node 24 under npm test), else this process's. */
+export const bundleNode = (): string => process.env.PARLEY_NODE || process.execPath;
 
 function shardSpec(infra: ReturnType<typeof infraEnv>, db: string): string {
   // Logical shards 0-31 on instance A, 32-63 on instance B: two physical shards per service.
@@ -76,7 +112,7 @@ async function waitReady(
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 100));
   }
   const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
   throw new Error(
@@ -84,133 +120,169 @@ async function waitReady(
   );
 }
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const say = (msg: string) => opts.verbose && process.stderr.write(`[stack] ${msg}\n`);
-  say('bringing up MariaDB ×2, Redis, Kafka, Elasticsearch (tests/infra/up)…');
-  await run('bash', [join(REPO_ROOT, 'tests/infra/up')], {
-    cwd: REPO_ROOT,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const infra = infraEnv();
+/** The environment of one deployable: exactly the variables its table row names that have a value here. */
+export function envOf(
+  d: Pick<Deployable, 'env'>,
+  values: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of d.env) {
+    const v = values[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}
+
+export interface StackPlan {
+  /** Every process, in the order they are started (functions, sources, gateways). */
+  processes: ProcSpec[];
+  /** Migration steps and topic creation, run before the processes. */
+  steps: { name: string; bundle: string; env: Record<string, string> }[];
+  gatewayUrls: string[];
+  values: Record<string, string>;
+}
+
+/**
+ * What the real mode runs, from the deployment table: pure, so a unit test can hold it against the table.
+ * @example planStack({ portBase: 18100 }, infraEnv()).processes.map((p) => p.name)
+ */
+export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
   const base = opts.portBase ?? 8100;
   const gatewayPort = opts.gatewayPort ?? 8080;
+  const gatewayCount = opts.gateways ?? 1;
   const prefix = opts.dbPrefix ?? 'parley';
-  const port = {
-    sink: base + 90,
-    users: base + 1,
-    rooms: base + 2,
-    messages: base + 3,
-    roomOps: base + 4,
-    messageWrite: base + 5,
-    search: base + 6,
-    messageIndex: base + 7,
-    roomSource: base + 11,
-    messageSource: base + 12,
-    indexSource: base + 13,
-  };
   const url = (p: number) => `http://127.0.0.1:${p}`;
+  // Ports: function i of the table on base+1+i, its KafkaSource on base+11+i, the sink on base+90.
+  const fnPort = new Map(FUNCTIONS.map((d, i) => [d.name, base + 1 + i]));
+  const sourcePort = new Map(CLOUDEVENT_FUNCTIONS.map((d, i) => [d.name, base + 11 + i]));
+  const sinkPort = base + 90;
+  const portOf = (name: string): number => {
+    const p = fnPort.get(name);
+    if (p === undefined) throw new Error(`no function ${name} in the deployment table`);
+    return p;
+  };
   const jwtSecret =
     opts.jwtSecret ?? process.env.JWT_SECRET ?? randomBytes(32).toString('base64url');
-  const common: Record<string, string> = {
+  // One value per variable of the table; each process takes the ones its row names.
+  const values: Record<string, string> = {
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     JWT_SECRET: jwtSecret,
     REDIS_URL: infra.REDIS_URL,
     KAFKA_BROKERS: infra.KAFKA_BROKERS,
-    K_SINK: url(port.sink),
-    USERS_URL: url(port.users),
-    ROOMS_URL: url(port.rooms),
-    MESSAGES_URL: url(port.messages),
-    SEARCH_URL: url(port.search),
+    K_SINK: url(sinkPort),
     ES_URL: infra.ES_URL,
     SEARCH_INDEX_ALIAS: `${prefix}-messages`,
     USERS_DB_SHARDS: shardSpec(infra, `${prefix}_users`),
     ROOMS_DB_SHARDS: shardSpec(infra, `${prefix}_rooms`),
     MESSAGE_DB_SHARDS: shardSpec(infra, `${prefix}_messages`),
     ...opts.env,
-  };
+  } satisfies Partial<Record<EnvName, string>>;
+  for (const [name, envName] of Object.entries(URL_ENV)) {
+    if (envName) values[envName] = url(portOf(name));
+  }
+  const bundleOf = (d: Pick<Deployable, 'dir'>, file = 'index.mjs') => join(d.dir, 'dist', file);
 
-  say('applying migrations and creating topics…');
-  const tsx = (file: string, env: Record<string, string> = {}) =>
-    run(process.execPath, ['--import', 'tsx', file], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...common, ...env },
-    });
-  await Promise.all([
-    tsx('functions/users/src/migrate.ts'),
-    tsx('functions/room-ops/src/migrate.ts'),
-    tsx('functions/message-write/src/migrate.ts'),
-    tsx('functions/message-index/src/migrate.ts'),
-    tsx('eventing/src/kafka-topics.main.ts'),
-  ]);
-
-  const fn = (name: string, dir: string, p: number): ProcSpec => ({
-    name,
-    port: p,
-    args: ['runtime/src/serve-function.ts', `functions/${dir}/src/index.ts`, name],
-    env: { PORT: String(p) },
-  });
-  const source = (
-    name: string,
-    topic: string,
-    group: string,
-    sink: number,
-    p: number,
-  ): ProcSpec => ({
-    name,
-    port: p,
-    args: ['eventing/src/kafka-source.main.ts'],
-    env: { PORT: String(p), SOURCE_TOPICS: topic, CONSUMER_GROUP: group, SINK_URL: url(sink) },
-  });
-  const specs: ProcSpec[] = [
-    {
-      name: 'kafka-sink',
-      port: port.sink,
-      args: ['eventing/src/kafka-sink.main.ts'],
-      env: { PORT: String(port.sink) },
-    },
-    fn('users', 'users', port.users),
-    fn('rooms', 'rooms', port.rooms),
-    fn('messages', 'messages', port.messages),
-    fn('search', 'search', port.search),
-    fn('room-ops', 'room-ops', port.roomOps),
-    fn('message-write', 'message-write', port.messageWrite),
-    fn('message-index', 'message-index', port.messageIndex),
-    source(
-      'room-ops-source',
-      TOPICS.roomCommands,
-      'parley-room-ops',
-      port.roomOps,
-      port.roomSource,
-    ),
-    source(
-      'message-write-source',
-      TOPICS.messageCommands,
-      'parley-message-write',
-      port.messageWrite,
-      port.messageSource,
-    ),
-    source(
-      'message-index-source',
-      TOPICS.messageEvents,
-      'parley-message-index',
-      port.messageIndex,
-      port.indexSource,
+  const steps = [
+    ...DEPLOYMENTS.flatMap((d) =>
+      'migrate' in d
+        ? [
+            {
+              name: `${d.name}-migrate`,
+              bundle: bundleOf(d, 'migrate.mjs'),
+              env: envOf(d.migrate, values),
+            },
+          ]
+        : [],
     ),
     {
-      name: 'connection-gateway',
-      port: gatewayPort,
-      args: ['connection-gateway/src/main.ts'],
-      env: {
-        PORT: String(gatewayPort),
-        ALLOWED_ORIGINS: `http://localhost:${gatewayPort},http://127.0.0.1:${gatewayPort}`,
-      },
+      name: 'kafka-topics',
+      bundle: 'eventing/dist/kafka-topics.mjs',
+      env: { KAFKA_BROKERS: infra.KAFKA_BROKERS, LOG_LEVEL: values.LOG_LEVEL as string },
     },
   ];
+  const standIn = {
+    KAFKA_BROKERS: infra.KAFKA_BROKERS,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: values.LOG_LEVEL as string,
+    ...opts.env,
+  };
+  const processes: ProcSpec[] = [
+    {
+      name: 'kafka-sink',
+      port: sinkPort,
+      bundle: 'eventing/dist/kafka-sink.mjs',
+      env: { ...standIn, PORT: String(sinkPort) },
+    },
+    ...FUNCTIONS.map((d) => ({
+      name: d.name,
+      port: portOf(d.name),
+      bundle: bundleOf(d),
+      env: envOf(d, { ...values, PORT: String(portOf(d.name)) }),
+    })),
+    ...CLOUDEVENT_FUNCTIONS.map((d) => {
+      const p = sourcePort.get(d.name) as number;
+      return {
+        name: `${d.name}-source`,
+        port: p,
+        bundle: 'eventing/dist/kafka-source.mjs',
+        env: {
+          ...standIn,
+          PORT: String(p),
+          SOURCE_TOPICS: d.trigger.topics.join(','),
+          CONSUMER_GROUP: d.trigger.consumerGroup,
+          SINK_URL: url(portOf(d.name)),
+        },
+      };
+    }),
+  ];
+  const gatewayRow = DEPLOYMENTS.find((d) => d.kind === 'gateway');
+  if (!gatewayRow) throw new Error('the deployment table has no gateway');
+  const gatewayUrls: string[] = [];
+  for (let i = 0; i < gatewayCount; i++) {
+    const p = gatewayPort + i;
+    gatewayUrls.push(url(p));
+    processes.push({
+      name: i === 0 ? 'connection-gateway' : `connection-gateway-${i + 1}`,
+      port: p,
+      bundle: bundleOf(gatewayRow),
+      env: envOf(gatewayRow, {
+        ...values,
+        PORT: String(p),
+        ALLOWED_ORIGINS: `http://localhost:${p},http://127.0.0.1:${p}`,
+      }),
+    });
+  }
+
+  return { processes, steps, gatewayUrls, values };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const say = (msg: string) => opts.verbose && process.stderr.write(`[stack] ${msg}\n`);
+  say('bringing up MariaDB ×2, Redis, Kafka, Elasticsearch (tests/infra/up)…');
+  const [, built] = await Promise.all([
+    run('bash', [join(REPO_ROOT, 'tests/infra/up')], {
+      cwd: REPO_ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    }),
+    opts.skipBuild ? undefined : build(),
+  ]);
+  if (built) say(`built ${built.outputs.length} outputs in ${built.ms} ms`);
+  const infra = infraEnv();
+  const node = bundleNode();
+  const { processes: specs, steps, gatewayUrls, values } = planStack(opts, infra);
+  const withPath = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...env });
+
+  say('applying migrations and creating topics…');
+  await Promise.all(
+    steps.map((step) =>
+      run(node, ['--enable-source-maps', step.bundle], { cwd: REPO_ROOT, env: withPath(step.env) }),
+    ),
+  );
 
   mkdirSync(LOG_DIR, { recursive: true });
   const children: { name: string; child: ChildProcess }[] = [];
-  const terminate = (child: ChildProcess) =>
+  const terminate = (child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -218,7 +290,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         clearTimeout(t);
         resolve();
       });
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
   const stop = async () => {
     await Promise.all([...children].reverse().map(({ child }) => terminate(child)));
@@ -226,9 +298,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const launch = async (s: ProcSpec) => {
     const logFile = join(LOG_DIR, `${s.name}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--import', 'tsx', ...s.args], {
+    const child = spawn(node, ['--enable-source-maps', s.bundle], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...common, ...s.env },
+      env: withPath(s.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(out);
@@ -237,23 +309,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await waitReady(s.name, s.port, child, logFile);
     say(`${s.name} ready on :${s.port}`);
   };
-  const restart = async (name: string) => {
+  const specOf = (name: string) => {
     const spec = specs.find((s) => s.name === name);
+    if (!spec) throw new Error(`no process ${name}`);
+    return spec;
+  };
+  const remove = async (name: string, signal: NodeJS.Signals) => {
+    specOf(name);
     const i = children.findIndex((c) => c.name === name);
-    if (!spec || i < 0) throw new Error(`no process ${name}`);
+    if (i < 0) return;
     const [old] = children.splice(i, 1);
-    if (old) await terminate(old.child);
-    await launch(spec);
+    if (old) await terminate(old.child, signal);
   };
   try {
-    // Start in dependency order: the sink and the read functions before the writers, sources after their
-    // functions, the gateway last.
-    const firstSource = specs.findIndex((s) => s.name.endsWith('-source'));
-    const gateway = specs.length - 1;
+    // Start in dependency order: the sink and the functions, then their sources, then the gateways.
     for (const group of [
-      specs.slice(0, firstSource),
-      specs.slice(firstSource, gateway),
-      specs.slice(gateway),
+      specs.filter((s) => !s.name.endsWith('-source') && !s.name.startsWith('connection-gateway')),
+      specs.filter((s) => s.name.endsWith('-source')),
+      specs.filter((s) => s.name.startsWith('connection-gateway')),
     ]) {
       await Promise.all(group.map(launch));
     }
@@ -261,13 +334,31 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await stop();
     throw err;
   }
-  return { gatewayUrl: url(gatewayPort), env: common, restart, stop };
+  return {
+    gatewayUrl: gatewayUrls[0] as string,
+    gatewayUrls,
+    env: values,
+    node,
+    async restart(name) {
+      await remove(name, 'SIGTERM');
+      await launch(specOf(name));
+    },
+    async kill(name) {
+      await remove(name, 'SIGKILL');
+    },
+    async start(name) {
+      if (children.some((c) => c.name === name)) throw new Error(`${name} is running`);
+      await launch(specOf(name));
+    },
+    stop,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const stack = await startStack({ verbose: true });
+  const { values: args } = parseArgs({ options: { gateways: { type: 'string', default: '1' } } });
+  const stack = await startStack({ verbose: true, gateways: Number(args.gateways) });
   process.stderr.write(
-    `\nParley (real mode) is up: ${stack.gatewayUrl}\nLogs: ${LOG_DIR}\nCtrl-C stops the Parley processes; tests/infra/down stops MariaDB, Redis and Kafka.\n`,
+    `\nParley (real mode) is up: ${stack.gatewayUrls.join(' ')}\nLogs: ${LOG_DIR}\nCtrl-C stops the Parley processes; tests/infra/down stops MariaDB, Redis, Kafka and Elasticsearch.\n`,
   );
   let stopping = false;
   const onSignal = async () => {

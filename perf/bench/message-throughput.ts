@@ -21,7 +21,7 @@ import { REPO_ROOT } from '@parley/launcher/infra';
 import { type Stack, startStack } from '@parley/launcher/stack';
 import type { Room, ServerFrame } from '@parley/protocol';
 import * as hdr from 'hdr-histogram-js';
-import { Api, WsClient } from '../../tests/support/client';
+import { Api, WsClient } from '../src/client';
 
 const { values } = parseArgs({
   options: {

@@ -30,7 +30,7 @@ import { startStack } from '@parley/launcher/stack';
 import type { Message, Room, SearchResponse, ServerFrame } from '@parley/protocol';
 import { EsSearchIndex } from '@parley/search-index/es';
 import * as hdr from 'hdr-histogram-js';
-import { type Account, Api, WsClient } from '../../tests/support/client';
+import { type Account, Api, WsClient } from '../src/client';
 
 const { values } = parseArgs({
   options: {

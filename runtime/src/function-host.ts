@@ -1,7 +1,12 @@
 /**
- * Registers a function's hono app with the Functions Framework, so each
- * function runs under `functions-framework --target=<name>` exactly as it
- * would in its Knative Service. The function file holds no server code.
+ * One shape for every function. A function is a spec — its name, its config
+ * schema, how its real adapters are built from that config, and its hono app
+ * (HTTP) or handler (CloudEvent, see `cloudEventFunction` in @parley/eventing) —
+ * and its `src/index.ts` hands the spec to the host, which does the rest the
+ * same way everywhere: validate the environment once (a bad value stops the
+ * process with one clear line), make the logger and the metrics registry,
+ * build the adapters, register the app with the Functions Framework under the
+ * function's name, and close the adapters on shutdown.
  *
  * CloudEvent functions are registered through the HTTP signature too: that
  * lets one process answer `/healthz`, `/readyz` and `/metrics` and choose the
@@ -11,10 +16,130 @@
 import * as functions from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import { ConfigError, LogLevelSchema, loadConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import { createMetricsRegistry } from './ops';
 
+/** What the host gives every function: its name, its logger, its metrics registry. */
+export interface FunctionContext {
+  name: string;
+  log: Logger;
+  registry: Registry;
+}
+
+/** A function's real adapters, built from its config: what its app or handler needs, plus readiness and close. */
+export interface Adapters<D> {
+  deps: D;
+  /** True when every dependency answers (`/readyz`). */
+  ready: () => Promise<boolean>;
+  /** Closes pools and connections (on SIGTERM). */
+  close: () => Promise<void>;
+}
+
+/** What an HTTP function's app gets besides its adapters. */
+export interface HostDeps {
+  log: Logger;
+  registry: Registry;
+  ready?: () => Promise<boolean> | boolean;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a config schema is any zod object
+type ConfigSchema = z.ZodObject<any>;
+
+export interface FunctionSpec<S extends ConfigSchema, D> {
+  /** The deployable's name in the deployment table, and the Functions Framework target. */
+  name: string;
+  /** Exactly the variables the function reads (besides PORT/HOST of the server and LOG_LEVEL). */
+  config: S;
+  adapters: (cfg: z.infer<S>, ctx: FunctionContext) => Adapters<D>;
+}
+
+export interface HttpFunctionSpec<S extends ConfigSchema, D> extends FunctionSpec<S, D> {
+  app: (deps: D & HostDeps) => Hono;
+}
+
+const closers = new Set<() => Promise<void>>();
+
+/** Closes what the registered functions opened (serveFunction calls it on SIGTERM). */
+export async function closeFunctions(): Promise<void> {
+  await Promise.allSettled([...closers].map((close) => close()));
+  closers.clear();
+}
+
+/** Registers a hono app with the Functions Framework under `name`. */
 export function registerFunction(name: string, app: Hono): void {
   const listener = getRequestListener(app.fetch);
   functions.http(name, (req, res) => {
     void listener(req, res);
   });
+}
+
+/**
+ * Config, logger, registry and adapters of a function, from the environment.
+ * A configuration error is logged as one JSON line and ends the process (exit 1).
+ */
+export function hostFunction<S extends ConfigSchema, D>(
+  spec: FunctionSpec<S, D>,
+  env: Record<string, string | undefined> = process.env,
+): { ctx: FunctionContext; adapters: Adapters<D> } {
+  let cfg: z.infer<S> & { LOG_LEVEL: string };
+  try {
+    cfg = loadConfig(spec.config.extend({ LOG_LEVEL: LogLevelSchema }), env) as typeof cfg;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    createLogger(spec.name).fatal({ reason: err.message }, 'cannot start');
+    process.exit(1);
+  }
+  const ctx: FunctionContext = {
+    name: spec.name,
+    log: createLogger(spec.name, cfg.LOG_LEVEL),
+    registry: createMetricsRegistry(spec.name),
+  };
+  const adapters = spec.adapters(cfg, ctx);
+  closers.add(adapters.close);
+  return { ctx, adapters };
+}
+
+/** Types an HTTP function's spec (identity at run time). */
+export const defineHttpFunction = <S extends ConfigSchema, D>(
+  spec: HttpFunctionSpec<S, D>,
+): HttpFunctionSpec<S, D> => spec;
+
+/**
+ * @example httpFunction({ name: 'users', config: UsersConfigSchema, adapters: realUsers, app: createUsersApp });
+ */
+export function httpFunction<S extends ConfigSchema, D>(spec: HttpFunctionSpec<S, D>): void {
+  const { ctx, adapters } = hostFunction(spec);
+  registerFunction(
+    spec.name,
+    spec.app({ ...adapters.deps, log: ctx.log, registry: ctx.registry, ready: adapters.ready }),
+  );
+}
+
+/**
+ * A one-shot step beside a function (its migration: `dist/migrate.mjs`, a
+ * Kubernetes Job), with the same config handling: validated environment,
+ * JSON logs, exit code 1 on failure.
+ * @example await runStep('users-migrate', z.object({ USERS_DB_SHARDS: ShardSpecSchema }), async (cfg) => ({ applied: … }));
+ */
+export async function runStep<S extends ConfigSchema>(
+  name: string,
+  config: S,
+  step: (cfg: z.infer<S>, log: Logger) => Promise<Record<string, unknown>>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<void> {
+  let log = createLogger(name);
+  try {
+    const cfg = loadConfig(config.extend({ LOG_LEVEL: LogLevelSchema }), env) as z.infer<S> & {
+      LOG_LEVEL: string;
+    };
+    log = createLogger(name, cfg.LOG_LEVEL);
+    log.info(await step(cfg, log), 'done');
+  } catch (err) {
+    if (err instanceof ConfigError) log.fatal({ reason: err.message }, 'cannot start');
+    else log.fatal({ err }, 'failed');
+    process.exitCode = 1;
+  }
 }

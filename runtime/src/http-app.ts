@@ -3,9 +3,27 @@
  * protocol status and body; anything else is a logged 500 `internal`.
  */
 import type { Context, Hono } from 'hono';
+import { Hono as HonoApp } from 'hono';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { asParleyError, describeIssues, ParleyError } from './errors';
 import type { Logger } from './logger';
+import { mountOps } from './ops';
+
+/**
+ * A function's app with Parley's error handling and the ops endpoints in place.
+ * @example const app = functionApp(deps); app.get('/api/v1/rooms', requireAuth(tokens), …);
+ */
+export function functionApp(opts: {
+  log: Logger;
+  registry: Registry;
+  ready?: () => Promise<boolean> | boolean;
+}): Hono {
+  const app = new HonoApp();
+  installErrorHandler(app, opts.log);
+  mountOps(app, { registry: opts.registry, ...(opts.ready ? { ready: opts.ready } : {}) });
+  return app;
+}
 
 export function installErrorHandler(app: Hono, log: Logger): void {
   app.onError((err, c) => {

@@ -13,6 +13,7 @@
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { z } from 'zod';
 import { loadConfig } from './config';
+import { closeFunctions } from './function-host';
 
 export const ListenConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -43,7 +44,9 @@ export function serveFunction(
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.close(() => process.exit(0));
+    server.close(() => {
+      void closeFunctions().finally(() => process.exit(0));
+    });
     server.closeIdleConnections?.();
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -4,7 +4,7 @@
  * of every screen (tests/artifacts/screenshots/). Locators are the spec's accessible names.
  */
 import { describe, expect, it } from 'vitest';
-import type { Account } from '../support/client';
+import type { Account } from '@parley/perf/client';
 import {
   createRoomThroughUi,
   expectConnection,

@@ -5,7 +5,7 @@
  * Screenshots: search-desktop-light, search-phone-dark (tests/artifacts/screenshots/).
  */
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../support/client';
+import { HttpError } from '@parley/perf/client';
 import {
   inView,
   logInThroughUi,

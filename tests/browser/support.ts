@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Stack, startStack } from '@parley/launcher/stack';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { type Account, Api, WsClient } from '../support/client';
+import { type Account, Api, WsClient } from '@parley/perf/client';
 import { REPO_ROOT } from '../support/infra';
 import { SocketControl } from './socket-control';
 

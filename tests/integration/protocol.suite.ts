@@ -6,7 +6,7 @@
  */
 import { LIMITS, type Message, type Room, type ServerFrame } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, Api, HttpError, WsClient } from '../support/client';
+import { type Account, Api, HttpError, WsClient } from '@parley/perf/client';
 
 type AckFrame = Extract<ServerFrame, { type: 'ack' }>;
 type ErrorFrame = Extract<ServerFrame, { type: 'error' }>;

@@ -1,26 +1,23 @@
-/** The real adapters of message-index, built from the environment: Elasticsearch. */
-import { type Logger, loadConfig } from '@parley/runtime';
-import { esOptions, SearchIndexConfigSchema } from '@parley/search-index/config';
+/** The real adapters of message-index, built from its config: Elasticsearch. */
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
+import { esOptions, SearchIndexConnectionSchema } from '@parley/search-index/config';
 import { EsSearchIndex } from '@parley/search-index/es';
-import type { Registry } from 'prom-client';
+import type { z } from 'zod';
 import type { MessageIndexDeps } from './handler';
 import { messageIndexMetrics } from './metrics';
 
-export interface RealMessageIndex {
-  deps: MessageIndexDeps;
-  ready: () => Promise<boolean>;
-  close: () => Promise<void>;
-}
+/** ES and the alias; the index itself is created by the migration step (migrate.ts). */
+export const MessageIndexConfigSchema = SearchIndexConnectionSchema;
+export type MessageIndexConfig = z.infer<typeof MessageIndexConfigSchema>;
 
-/** @example const { deps, ready } = realMessageIndexDeps(log, registry); */
-export function realMessageIndexDeps(
-  log: Logger,
-  registry: Registry,
-  env: Record<string, string | undefined> = process.env,
-): RealMessageIndex {
-  const index = new EsSearchIndex(esOptions(loadConfig(SearchIndexConfigSchema, env)));
+/** @example const { deps, ready } = realMessageIndex(cfg, ctx); */
+export function realMessageIndex(
+  cfg: MessageIndexConfig,
+  ctx: FunctionContext,
+): Adapters<Omit<MessageIndexDeps, 'log'>> {
+  const index = new EsSearchIndex(esOptions(cfg));
   return {
-    deps: { index, log, metrics: messageIndexMetrics(registry) },
+    deps: { index, metrics: messageIndexMetrics(ctx.registry) },
     ready: () => index.ping(),
     close: () => index.close(),
   };

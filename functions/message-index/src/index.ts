@@ -1,14 +1,5 @@
-/** Registers message-index with the Functions Framework (target `message-index`). */
-import { cloudEventApp } from '@parley/eventing';
-import { createLogger, createMetricsRegistry } from '@parley/runtime';
-import { registerFunction } from '@parley/runtime/function-host';
-import { realMessageIndexDeps } from './deps.real';
-import { createMessageIndex } from './handler';
+/** Entry point (Functions Framework target `message-index`): registers the function, nothing else. */
+import { cloudEventFunction } from '@parley/eventing';
+import { messageIndexFunction } from './function';
 
-const log = createLogger('message-index');
-const registry = createMetricsRegistry('message-index');
-const { deps, ready } = realMessageIndexDeps(log, registry);
-registerFunction(
-  'message-index',
-  cloudEventApp(createMessageIndex(deps), { log, registry, ready }),
-);
+cloudEventFunction(messageIndexFunction);

@@ -1,6 +1,6 @@
 /**
- * The real adapters of message-write, built from the environment: MySQL
- * shards, Redis (recent cache, fan-out, membership cache), the room service
+ * The real adapters of message-write, built from its config: MySQL shards,
+ * Redis (recent cache, fan-out, membership cache), the room service
  * (membership fallback) and the KafkaSink behind K_SINK.
  */
 import { httpEventSink } from '@parley/eventing';
@@ -9,43 +9,35 @@ import { MysqlMessageStore } from '@parley/message-store/mysql';
 import { RedisRecentCache } from '@parley/message-store/recent-cache/redis';
 import {
   createRedis,
-  type Logger,
-  loadConfig,
   membershipWithFallback,
   roomsMembershipLoader,
   ShardedMysql,
+  ShardSpecSchema,
   serviceClient,
+  UrlSchema,
 } from '@parley/runtime';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
-import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { MessageWriteDeps } from './handler';
 import { messageWriteMetrics } from './metrics';
 
 export const MessageWriteConfigSchema = z.object({
   /** Shard map of the message DB: `0-31=mysql://…/db0;32-63=mysql://…/db1`. */
-  MESSAGE_DB_SHARDS: z.string().min(1),
-  REDIS_URL: z.string().url(),
+  MESSAGE_DB_SHARDS: ShardSpecSchema,
+  REDIS_URL: UrlSchema,
   /** Where emitted events go (a KafkaSink; injected by a SinkBinding under Knative). */
-  K_SINK: z.string().url(),
+  K_SINK: UrlSchema,
   /** The rooms function, for membership the cache does not know. */
-  ROOMS_URL: z.string().url(),
+  ROOMS_URL: UrlSchema,
 });
 export type MessageWriteConfig = z.infer<typeof MessageWriteConfigSchema>;
 
-export interface RealMessageWrite {
-  deps: MessageWriteDeps;
-  ready: () => Promise<boolean>;
-  close: () => Promise<void>;
-}
-
-/** @example const { deps, ready } = realMessageWriteDeps(log, registry); */
-export function realMessageWriteDeps(
-  log: Logger,
-  registry: Registry,
-  env: Record<string, string | undefined> = process.env,
-): RealMessageWrite {
-  const cfg = loadConfig(MessageWriteConfigSchema, env);
+/** @example const { deps, ready, close } = realMessageWrite(cfg, ctx); */
+export function realMessageWrite(
+  cfg: MessageWriteConfig,
+  ctx: FunctionContext,
+): Adapters<Omit<MessageWriteDeps, 'log'>> {
   const db = ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS);
   const redis = createRedis(cfg.REDIS_URL, 'message-write');
   const fanout = new RedisFanout(redis);
@@ -60,8 +52,7 @@ export function realMessageWriteDeps(
       isMember,
       fanout,
       sink: httpEventSink(cfg.K_SINK),
-      log,
-      metrics: messageWriteMetrics(registry),
+      metrics: messageWriteMetrics(ctx.registry),
     },
     ready: async () => (await db.ping()) && (await redis.ping()) === 'PONG',
     close: async () => {

@@ -1,19 +1,18 @@
 /**
- * CLI: applies the message DB migrations to every physical database of
- * MESSAGE_DB_SHARDS (creating the databases). Safe to run repeatedly and
- * concurrently. Usage: `MESSAGE_DB_SHARDS=... npm run migrate -w functions/message-write`
+ * The migration step of the message DB: applies its migrations to every
+ * physical database of MESSAGE_DB_SHARDS (creating the databases). Safe to
+ * run repeatedly and concurrently.
+ * @example MESSAGE_DB_SHARDS=… node functions/message-write/dist/migrate.mjs
  */
-
 import { messageMigrations } from '@parley/message-store/migrations';
-import { createLogger, loadConfig, migrate } from '@parley/runtime';
+import { migrate, ShardSpecSchema } from '@parley/runtime';
+import { runStep } from '@parley/runtime/function-host';
 import { z } from 'zod';
 
-const log = createLogger('message-write-migrate');
-const cfg = loadConfig(z.object({ MESSAGE_DB_SHARDS: z.string().min(1) }));
-try {
-  const applied = await migrate(cfg.MESSAGE_DB_SHARDS, await messageMigrations(), log);
-  log.info({ applied }, 'message DB migrated');
-} catch (err) {
-  log.error({ err }, 'migration failed');
-  process.exitCode = 1;
-}
+await runStep(
+  'message-write-migrate',
+  z.object({ MESSAGE_DB_SHARDS: ShardSpecSchema }),
+  async (cfg, log) => ({
+    applied: await migrate(cfg.MESSAGE_DB_SHARDS, await messageMigrations(), log),
+  }),
+);

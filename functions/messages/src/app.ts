@@ -7,28 +7,24 @@ import type { MessageStore } from '@parley/message-store';
 import type { RecentCache } from '@parley/message-store/recent-cache';
 import { HistoryQuerySchema, IdSchema, LIMITS, type Message } from '@parley/protocol';
 import {
-  bearerToken,
-  installErrorHandler,
-  type Logger,
-  mountOps,
+  functionApp,
   ParleyError,
   parseWith,
+  requireAuth,
   type TokenService,
 } from '@parley/runtime';
-import { Hono } from 'hono';
-import { Counter, type Registry } from 'prom-client';
+import type { HostDeps } from '@parley/runtime/function-host';
+import type { Hono } from 'hono';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
 import { historyReader } from './history';
 
-export interface MessagesDeps {
+export interface MessagesDeps extends HostDeps {
   store: MessageStore;
   recent: RecentCache;
   /** Membership with fallback to the room service: `membershipWithFallback(cache, loader)`. */
   isMember: (roomId: string, userId: string) => Promise<boolean>;
   tokens: TokenService;
-  log: Logger;
-  registry: Registry;
-  ready?: () => Promise<boolean>;
 }
 
 /** The gateway's sync: everything after the client's last seq, in bounded pages. */
@@ -57,9 +53,7 @@ export const SummariesQuerySchema = z.object({
 
 /** @example registerFunction('messages', createMessagesApp(deps)) */
 export function createMessagesApp(deps: MessagesDeps): Hono {
-  const app = new Hono();
-  installErrorHandler(app, deps.log);
-  mountOps(app, { registry: deps.registry, ...(deps.ready ? { ready: deps.ready } : {}) });
+  const app = functionApp(deps);
   const cacheReads = new Counter({
     name: 'parley_recent_cache_reads_total',
     help: 'History reads by whether the recent cache answered (hit), could not (miss) or failed (error)',
@@ -68,8 +62,8 @@ export function createMessagesApp(deps: MessagesDeps): Hono {
   });
   const read = historyReader({ ...deps, onCache: (outcome) => cacheReads.inc({ outcome }) });
 
-  app.get('/api/v1/rooms/:roomId/messages', async (c) => {
-    const { userId } = await deps.tokens.verify(bearerToken(c.req.header('authorization')));
+  app.get('/api/v1/rooms/:roomId/messages', requireAuth(deps.tokens), async (c) => {
+    const { userId } = c.var.user;
     const roomId = parseWith(IdSchema, c.req.param('roomId'));
     const query = parseWith(HistoryQuerySchema, c.req.query());
     if (!(await deps.isMember(roomId, userId))) {

@@ -1,48 +1,41 @@
 /**
- * The real adapters of messages, built from the environment: the message DB
- * shards and the recent cache (both owned by message-write), the membership
- * cache in Redis with the room service as its fallback, and the token key.
+ * The real adapters of messages, built from its config: the message DB shards
+ * and the recent cache (the Message service's store, @parley/message-store),
+ * the membership cache in Redis with the room service as its fallback, and
+ * the token key.
  */
-
 import { MysqlMessageStore } from '@parley/message-store/mysql';
 import { RedisRecentCache } from '@parley/message-store/recent-cache/redis';
 import {
   createRedis,
   createTokenService,
-  type Logger,
-  loadConfig,
+  JwtSecretSchema,
   membershipWithFallback,
   roomsMembershipLoader,
   ShardedMysql,
+  ShardSpecSchema,
   serviceClient,
+  UrlSchema,
 } from '@parley/runtime';
+import type { Adapters } from '@parley/runtime/function-host';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
-import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { MessagesDeps } from './app';
 
 export const MessagesConfigSchema = z.object({
   /** Shard map of the message DB (the same as message-write's). */
-  MESSAGE_DB_SHARDS: z.string().min(1),
-  REDIS_URL: z.string().url(),
+  MESSAGE_DB_SHARDS: ShardSpecSchema,
+  REDIS_URL: UrlSchema,
   /** The rooms function, for membership the cache does not know. */
-  ROOMS_URL: z.string().url(),
-  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters'),
+  ROOMS_URL: UrlSchema,
+  JWT_SECRET: JwtSecretSchema,
 });
 export type MessagesConfig = z.infer<typeof MessagesConfigSchema>;
 
-export interface RealMessages {
-  deps: MessagesDeps;
-  close: () => Promise<void>;
-}
-
-/** @example const { deps } = realMessagesDeps(log, registry); registerFunction('messages', createMessagesApp(deps)); */
-export function realMessagesDeps(
-  log: Logger,
-  registry: Registry,
-  env: Record<string, string | undefined> = process.env,
-): RealMessages {
-  const cfg = loadConfig(MessagesConfigSchema, env);
+/** @example const { deps, ready, close } = realMessages(cfg); */
+export function realMessages(
+  cfg: MessagesConfig,
+): Adapters<Pick<MessagesDeps, 'store' | 'recent' | 'isMember' | 'tokens'>> {
   const db = ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS);
   const redis = createRedis(cfg.REDIS_URL, 'messages');
   return {
@@ -54,10 +47,8 @@ export function realMessagesDeps(
         roomsMembershipLoader(serviceClient(cfg.ROOMS_URL)),
       ),
       tokens: createTokenService(cfg.JWT_SECRET),
-      log,
-      registry,
-      ready: async () => (await db.ping()) && (await redis.ping()) === 'PONG',
     },
+    ready: async () => (await db.ping()) && (await redis.ping()) === 'PONG',
     close: async () => {
       await db.close();
       redis.disconnect();

@@ -1,9 +1,5 @@
-/** Registers messages with the Functions Framework (target `messages`). */
-import { createLogger, createMetricsRegistry } from '@parley/runtime';
-import { registerFunction } from '@parley/runtime/function-host';
-import { createMessagesApp } from './app';
-import { realMessagesDeps } from './deps.real';
+/** Entry point (Functions Framework target `messages`): registers the function, nothing else. */
+import { httpFunction } from '@parley/runtime/function-host';
+import { messagesFunction } from './function';
 
-const log = createLogger('messages');
-const { deps } = realMessagesDeps(log, createMetricsRegistry('messages'));
-registerFunction('messages', createMessagesApp(deps));
+httpFunction(messagesFunction);

@@ -17,9 +17,10 @@ import {
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
 import type { User } from '@parley/protocol';
 import { migrateRoomDb } from '@parley/room-store/migrations';
-import { createRedis, newId, type Redis } from '@parley/runtime';
+import { createLogger, createRedis, newId, type Redis } from '@parley/runtime';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { freshShardSpec, infraEnv } from '@parley/tests/support/infra';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { realRoomOps } from './deps.real';
 import { createRoomOps } from './handler';
@@ -76,7 +77,6 @@ describe('room-ops with MySQL, Redis, an HTTP sink and the users function', () =
       REDIS_URL,
       K_SINK: sink.url,
       USERS_URL: users.url,
-      LOG_LEVEL: 'silent',
     });
     redis = createRedis(REDIS_URL, 'room-ops-test');
     listener = new RedisFanout(redis);
@@ -90,8 +90,13 @@ describe('room-ops with MySQL, Redis, an HTTP sink and the users function', () =
   });
 
   it('a create makes the membership visible in Redis and a room payload reaches the member', async () => {
-    const { deps, log, registry, ready } = ops;
-    const app = cloudEventApp(createRoomOps(deps), { log, registry, ready });
+    const { deps, ready } = ops;
+    const log = createLogger('room-ops', 'silent');
+    const app = cloudEventApp(createRoomOps({ ...deps, log }), {
+      log,
+      registry: new Registry(),
+      ready,
+    });
     expect((await app.request('/readyz')).status).toBe(200);
 
     const received: FanoutPayload[] = [];

@@ -1,8 +1,5 @@
-/** Registers room-ops with the Functions Framework (`--target=room-ops`). */
-import { cloudEventApp } from '@parley/eventing';
-import { registerFunction } from '@parley/runtime/function-host';
-import { realRoomOps } from './deps.real';
-import { createRoomOps } from './handler';
+/** Entry point (Functions Framework target `room-ops`): registers the function, nothing else. */
+import { cloudEventFunction } from '@parley/eventing';
+import { roomOpsFunction } from './function';
 
-const { deps, log, registry, ready } = realRoomOps();
-registerFunction('room-ops', cloudEventApp(createRoomOps(deps), { log, registry, ready }));
+cloudEventFunction(roomOpsFunction);

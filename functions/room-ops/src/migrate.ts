@@ -1,15 +1,18 @@
 /**
- * CLI: applies the room DB's migrations to every physical database of
- * ROOMS_DB_SHARDS (creating the databases). Safe to run again and from
- * several processes at once.
- * @example ROOMS_DB_SHARDS='0-31=mysql://…/rooms_0;32-63=mysql://…/rooms_1' npm run migrate -w @parley/fn-room-ops
+ * The migration step of the room DB: applies its migrations to every
+ * physical database of ROOMS_DB_SHARDS (creating the databases). Safe to run
+ * again and from several processes at once.
+ * @example ROOMS_DB_SHARDS='0-31=mysql://…/rooms_0;32-63=mysql://…/rooms_1' node functions/room-ops/dist/migrate.mjs
  */
-
 import { migrateRoomDb } from '@parley/room-store/migrations';
-import { createLogger, loadConfig } from '@parley/runtime';
+import { ShardSpecSchema } from '@parley/runtime';
+import { runStep } from '@parley/runtime/function-host';
 import { z } from 'zod';
 
-const cfg = loadConfig(z.object({ ROOMS_DB_SHARDS: z.string().min(1) }));
-const log = createLogger('room-ops-migrate');
-const applied = await migrateRoomDb(cfg.ROOMS_DB_SHARDS, log);
-log.info({ applied }, 'room DB migrated');
+await runStep(
+  'room-ops-migrate',
+  z.object({ ROOMS_DB_SHARDS: ShardSpecSchema }),
+  async (cfg, log) => ({
+    applied: await migrateRoomDb(cfg.ROOMS_DB_SHARDS, log),
+  }),
+);

@@ -14,44 +14,34 @@
 import { IdSchema } from '@parley/protocol';
 import type { RoomStore } from '@parley/room-store';
 import {
-  bearerToken,
-  installErrorHandler,
-  type Logger,
-  mountOps,
+  functionApp,
   ParleyError,
   parseWith,
+  requireAuth,
   type TokenService,
 } from '@parley/runtime';
-import { type Context, Hono } from 'hono';
-import type { Registry } from 'prom-client';
+import type { HostDeps } from '@parley/runtime/function-host';
+import type { Context, Hono } from 'hono';
 
-export interface RoomsDeps {
+export interface RoomsDeps extends HostDeps {
   store: RoomStore;
   tokens: TokenService;
-  log: Logger;
-  registry: Registry;
-  /** Resolves true when the store answers (for `/readyz`). */
-  ready?: () => Promise<boolean> | boolean;
 }
 
 /** @example registerFunction('rooms', createRoomsApp({ store, tokens, log, registry })) */
 export function createRoomsApp(deps: RoomsDeps): Hono {
   const { store, tokens } = deps;
-  const app = new Hono();
-  installErrorHandler(app, deps.log);
-  mountOps(app, { registry: deps.registry, ...(deps.ready ? { ready: deps.ready } : {}) });
-
-  const caller = async (c: Context) =>
-    (await tokens.verify(bearerToken(c.req.header('authorization')))).userId;
+  const app = functionApp(deps);
+  const auth = requireAuth(tokens);
   const idParam = (c: Context, name: string) => parseWith(IdSchema, c.req.param(name));
 
-  app.get('/api/v1/rooms', async (c) => {
-    const userId = await caller(c);
+  app.get('/api/v1/rooms', auth, async (c) => {
+    const { userId } = c.var.user;
     return c.json({ rooms: await store.roomsOf(userId) });
   });
 
-  app.get('/api/v1/rooms/:roomId', async (c) => {
-    const userId = await caller(c);
+  app.get('/api/v1/rooms/:roomId', auth, async (c) => {
+    const { userId } = c.var.user;
     const roomId = idParam(c, 'roomId');
     const room = await store.getRoom(roomId);
     if (!room) throw new ParleyError('not_found', 'no such room');

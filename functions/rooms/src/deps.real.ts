@@ -1,34 +1,28 @@
-/** rooms in the real mode: the room DB's MySQL shards and the token secret, from a validated config. */
+/** rooms in the real mode: the room DB's MySQL shards (read only) and the token key, from its config. */
 import { MysqlRoomStore } from '@parley/room-store/mysql';
 import {
-  createLogger,
-  createMetricsRegistry,
   createTokenService,
-  loadConfig,
+  JwtSecretSchema,
   ShardedMysql,
+  ShardSpecSchema,
 } from '@parley/runtime';
+import type { Adapters } from '@parley/runtime/function-host';
 import { z } from 'zod';
 import type { RoomsDeps } from './app';
 
 export const RoomsConfigSchema = z.object({
   /** The room DB's shard map, the same as room-ops's (this function only reads it). */
-  ROOMS_DB_SHARDS: z.string().min(1),
-  /** HS256 secret shared with users and the gateway; no default. */
-  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ROOMS_DB_SHARDS: ShardSpecSchema,
+  JWT_SECRET: JwtSecretSchema,
 });
 export type RoomsConfig = z.infer<typeof RoomsConfigSchema>;
 
-/** @example const { deps } = realRooms(); registerFunction('rooms', createRoomsApp(deps)); */
-export function realRooms(env: Record<string, string | undefined> = process.env) {
-  const cfg = loadConfig(RoomsConfigSchema, env);
+/** @example const { deps, ready, close } = realRooms(cfg); */
+export function realRooms(cfg: RoomsConfig): Adapters<Pick<RoomsDeps, 'store' | 'tokens'>> {
   const db = ShardedMysql.fromSpec(cfg.ROOMS_DB_SHARDS);
-  const deps: RoomsDeps = {
-    store: new MysqlRoomStore(db),
-    tokens: createTokenService(cfg.JWT_SECRET),
-    log: createLogger('rooms', cfg.LOG_LEVEL),
-    registry: createMetricsRegistry('rooms'),
+  return {
+    deps: { store: new MysqlRoomStore(db), tokens: createTokenService(cfg.JWT_SECRET) },
     ready: () => db.ping(),
+    close: () => db.close(),
   };
-  return { deps, close: () => db.close() };
 }

@@ -1,6 +1,5 @@
-/** Registers rooms with the Functions Framework (`--target=rooms`). */
-import { registerFunction } from '@parley/runtime/function-host';
-import { createRoomsApp } from './app';
-import { realRooms } from './deps.real';
+/** Entry point (Functions Framework target `rooms`): registers the function, nothing else. */
+import { httpFunction } from '@parley/runtime/function-host';
+import { roomsFunction } from './function';
 
-registerFunction('rooms', createRoomsApp(realRooms().deps));
+httpFunction(roomsFunction);

@@ -11,35 +11,29 @@
 
 import { LIMITS, SearchQuerySchema, type SearchResponse } from '@parley/protocol';
 import {
-  bearerToken,
-  installErrorHandler,
-  type Logger,
-  mountOps,
+  functionApp,
   ParleyError,
   parseWith,
+  requireAuth,
   type TokenService,
 } from '@parley/runtime';
+import type { HostDeps } from '@parley/runtime/function-host';
 import { decodeCursor, encodeCursor, type MessageSearchIndex } from '@parley/search-index';
 import { queryTerms } from '@parley/search-index/text';
-import { Hono } from 'hono';
-import { Histogram, type Registry } from 'prom-client';
+import type { Hono } from 'hono';
+import { Histogram } from 'prom-client';
 import type { RoomIdsOf } from './room-ids';
 
-export interface SearchDeps {
+export interface SearchDeps extends HostDeps {
   index: MessageSearchIndex;
   /** The caller's room ids, from the room service. */
   roomIdsOf: RoomIdsOf;
   tokens: TokenService;
-  log: Logger;
-  registry: Registry;
-  ready?: () => Promise<boolean>;
 }
 
 /** @example registerFunction('search', createSearchApp(deps)) */
 export function createSearchApp(deps: SearchDeps): Hono {
-  const app = new Hono();
-  installErrorHandler(app, deps.log);
-  mountOps(app, { registry: deps.registry, ...(deps.ready ? { ready: deps.ready } : {}) });
+  const app = functionApp(deps);
   const latency = new Histogram({
     name: 'parley_search_query_seconds',
     help: 'Time to answer a search: the room service lookup plus the index query',
@@ -48,8 +42,8 @@ export function createSearchApp(deps: SearchDeps): Hono {
     registers: [deps.registry],
   });
 
-  app.get('/api/v1/search', async (c) => {
-    const { userId } = await deps.tokens.verify(bearerToken(c.req.header('authorization')));
+  app.get('/api/v1/search', requireAuth(deps.tokens), async (c) => {
+    const { userId } = c.var.user;
     const query = parseWith(SearchQuerySchema, c.req.query());
     const terms = queryTerms(query.q);
     if (terms.length === 0) {

@@ -1,9 +1,5 @@
-/** Registers search with the Functions Framework (target `search`). */
-import { createLogger, createMetricsRegistry } from '@parley/runtime';
-import { registerFunction } from '@parley/runtime/function-host';
-import { createSearchApp } from './app';
-import { realSearchDeps } from './deps.real';
+/** Entry point (Functions Framework target `search`): registers the function, nothing else. */
+import { httpFunction } from '@parley/runtime/function-host';
+import { searchFunction } from './function';
 
-const log = createLogger('search');
-const { deps } = realSearchDeps(log, createMetricsRegistry('search'));
-registerFunction('search', createSearchApp(deps));
+httpFunction(searchFunction);

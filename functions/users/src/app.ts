@@ -15,30 +15,23 @@ import {
   UserQuerySchema,
 } from '@parley/protocol';
 import {
-  bearerToken,
-  installErrorHandler,
+  functionApp,
   jsonBody,
-  type Logger,
-  mountOps,
   newId,
-  type OpsOptions,
   ParleyError,
   parseWith,
+  requireAuth,
   type TokenService,
 } from '@parley/runtime';
-import { type Context, Hono } from 'hono';
+import type { HostDeps } from '@parley/runtime/function-host';
+import type { Hono } from 'hono';
 import { z } from 'zod';
 import { decoyHash, hashPassword, verifyPassword } from './password';
 import { publicUser, type UserStore } from './user-store';
 
-export interface UsersDeps {
+export interface UsersDeps extends HostDeps {
   store: UserStore;
   tokens: TokenService;
-  log: Logger;
-  /** Metrics registry for `/metrics` (createMetricsRegistry('users')). */
-  registry: OpsOptions['registry'];
-  /** Readiness for `/readyz` (e.g. the database answers); ready when absent. */
-  ready?: OpsOptions['ready'];
 }
 
 /** Most ids one `/internal/users` call may ask for. */
@@ -70,16 +63,14 @@ const INVALID_LOGIN = 'invalid username or password';
  */
 export function createUsersApp(deps: UsersDeps): Hono {
   const { store, tokens, log } = deps;
-  const app = new Hono();
-  installErrorHandler(app, log);
-  mountOps(app, { registry: deps.registry, ready: deps.ready });
+  const app = functionApp(deps);
+  const auth = requireAuth(tokens);
 
   // Verifying against a decoy when the user does not exist costs what a real check costs,
   // so response times do not tell which usernames exist.
   const decoy = decoyHash();
 
   const session = async (user: User) => ({ user, token: await tokens.sign(user) });
-  const caller = (c: Context) => tokens.verify(bearerToken(c.req.header('authorization')));
 
   app.post('/api/v1/auth/signup', async (c) => {
     const body = await jsonBody(c, SignupBody);
@@ -104,16 +95,15 @@ export function createUsersApp(deps: UsersDeps): Hono {
     return c.json(await session(publicUser(record)));
   });
 
-  app.get('/api/v1/me', async (c) => {
-    const { userId } = await caller(c);
+  app.get('/api/v1/me', auth, async (c) => {
+    const { userId } = c.var.user;
     const user = await store.byId(userId);
     // A valid token for a user this store does not know (e.g. an embedded-mode restart): log in again.
     if (!user) throw new ParleyError('unauthorized', 'unknown user');
     return c.json({ user });
   });
 
-  app.get('/api/v1/users', async (c) => {
-    await caller(c);
+  app.get('/api/v1/users', auth, async (c) => {
     const q = parseWith(UserQuerySchema, c.req.query());
     return c.json({ users: await store.searchByPrefix(q.q.toLowerCase(), q.limit) });
   });

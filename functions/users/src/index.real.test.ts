@@ -1,22 +1,17 @@
 /**
- * The folder is deployable alone: the function starts under the real
- * Functions Framework (runtime/src/serve-function.ts, the command of README.md), on its own config,
- * and serves sign-up, login and lookup over HTTP.
+ * The folder is deployable alone: its bundle (`dist/index.mjs`, what the image runs) starts with
+ * plain node under the real Functions Framework, on its own config, and serves sign-up, login and
+ * lookup over HTTP; without a valid config it refuses to start and says which variable is wrong.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { build } from '@parley/launcher/build';
 import { REPO_ROOT } from '@parley/tests/support/infra';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FreshUsersDb, freshUsersDb } from './testing';
 
 /** The start command of README.md, run from the repository root. */
-const startArgs = () => [
-  '--import',
-  'tsx',
-  'runtime/src/serve-function.ts',
-  'functions/users/src/index.ts',
-  'users',
-];
+const startArgs = () => ['--enable-source-maps', 'functions/users/dist/index.mjs'];
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -27,9 +22,10 @@ async function freePort(): Promise<number> {
 }
 
 function start(port: number, env: Record<string, string>) {
-  const child = spawn(process.execPath, startArgs(), {
+  const child = spawn(process.env.PARLEY_NODE || process.execPath, startArgs(), {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // Only its own environment, as in its container.
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -52,6 +48,7 @@ describe('users under functions-framework', () => {
   let base: string;
 
   beforeAll(async () => {
+    await build({ only: ['users'] });
     users = await freshUsersDb();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;

@@ -1,6 +1,5 @@
-/** Entry point for functions-framework (`--target=users`): registers the app, nothing else. */
-import { registerFunction } from '@parley/runtime/function-host';
-import { createUsersApp } from './app';
-import { realUsersDeps } from './deps.real';
+/** Entry point (Functions Framework target `users`): registers the function, nothing else. */
+import { httpFunction } from '@parley/runtime/function-host';
+import { usersFunction } from './function';
 
-registerFunction('users', createUsersApp(realUsersDeps()));
+httpFunction(usersFunction);

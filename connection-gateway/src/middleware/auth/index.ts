@@ -1,24 +1,10 @@
 /**
- * Authentication at the edge: a hono middleware for the HTTP API and a token
+ * Authentication at the edge: the HTTP API's middleware (runtime's) and a token
  * reader for the WebSocket handshake (query `token` or subprotocol
  * `bearer.<token>`).
  */
-import { bearerToken, type TokenClaims, type TokenService } from '@parley/runtime';
-import type { MiddlewareHandler } from 'hono';
-
-declare module 'hono' {
-  interface ContextVariableMap {
-    user: TokenClaims;
-  }
-}
-
-/** Verifies the bearer token; sets `c.var.user`. Throws ParleyError('unauthorized'). */
-export function requireAuth(tokens: TokenService): MiddlewareHandler {
-  return async (c, next) => {
-    c.set('user', await tokens.verify(bearerToken(c.req.header('authorization'))));
-    await next();
-  };
-}
+// The HTTP middleware is the one every HTTP function uses too.
+export { requireAuth } from '@parley/runtime';
 
 export const BEARER_PROTOCOL_PREFIX = 'bearer.';
 /** Offered next to `bearer.<token>`, so the server can select it instead of echoing the token. */
