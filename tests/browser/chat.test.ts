@@ -3,8 +3,9 @@
  * restart, hostile message bodies, history paging, the composer's keyboard rules and screenshots
  * of every screen (tests/artifacts/screenshots/). Locators are the spec's accessible names.
  */
-import { describe, expect, it } from 'vitest';
+
 import type { Account } from '@parley/perf/client';
+import { describe, expect, it } from 'vitest';
 import {
   createRoomThroughUi,
   expectConnection,

@@ -4,8 +4,9 @@
  * through the panel; a refused query; and a person outside the room finding nothing.
  * Screenshots: search-desktop-light, search-phone-dark (tests/artifacts/screenshots/).
  */
-import { describe, expect, it } from 'vitest';
+
 import { HttpError } from '@parley/perf/client';
+import { describe, expect, it } from 'vitest';
 import {
   inView,
   logInThroughUi,

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Stack, startStack } from '@parley/launcher/stack';
+import { type Account, Api, WsClient } from '@parley/perf/client';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { type Account, Api, WsClient } from '@parley/perf/client';
 import { REPO_ROOT } from '../support/infra';
 import { SocketControl } from './socket-control';
 

@@ -4,9 +4,10 @@
  * the real stack (tests/integration/real-stack.test.ts) and against the
  * embedded mode (connection-gateway/src/embedded.test.ts).
  */
+
+import { type Account, Api, HttpError, WsClient } from '@parley/perf/client';
 import { LIMITS, type Message, type Room, type ServerFrame } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, Api, HttpError, WsClient } from '@parley/perf/client';
 
 type AckFrame = Extract<ServerFrame, { type: 'ack' }>;
 type ErrorFrame = Extract<ServerFrame, { type: 'error' }>;
