@@ -54,6 +54,8 @@ export interface EmbeddedOptions {
 export interface Embedded {
   gateway: Gateway;
   bus: MemoryBus;
+  /** The memory bus's stand-ins for the KafkaSources: which function, topic and consumer group. */
+  triggers: { function: CloudEventFunctionName; topic: string; group: string }[];
   stop(): Promise<void>;
 }
 
@@ -136,15 +138,19 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     'message-write': messageWrite,
     'message-index': messageIndex,
   };
-  const subs = CLOUDEVENT_FUNCTIONS.flatMap((d) =>
-    d.trigger.topics.map((topic) =>
-      bus.subscribe({
-        topic,
-        group: d.trigger.consumerGroup,
-        handler: (e) =>
-          invokeCloudEventFunction(handlers[d.name as CloudEventFunctionName], e, log),
-      }),
-    ),
+  const triggers = CLOUDEVENT_FUNCTIONS.flatMap((d) =>
+    d.trigger.topics.map((topic) => ({
+      function: d.name as CloudEventFunctionName,
+      topic,
+      group: d.trigger.consumerGroup,
+    })),
+  );
+  const subs = triggers.map((t) =>
+    bus.subscribe({
+      topic: t.topic,
+      group: t.group,
+      handler: (e) => invokeCloudEventFunction(handlers[t.function], e, log),
+    }),
   );
 
   const gateway = await startGateway(
@@ -168,6 +174,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
   return {
     gateway,
     bus,
+    triggers,
     async stop() {
       await gateway.drain();
       await Promise.all(subs.map((s) => s.close()));

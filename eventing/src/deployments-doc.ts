@@ -1,0 +1,67 @@
+/**
+ * Renders docs/deployments.md from the deployment table, so the page cannot
+ * drift from what the launcher, the stack and the manifests start:
+ * `npm run docs:deployments` writes it, and a unit test fails when the
+ * committed page differs from what this renders.
+ */
+import { writeFileSync } from 'node:fs';
+import { DEPLOYMENTS, ENV, type EnvName } from './deployments';
+
+const code = (s: string) => `\`${s}\``;
+
+export function renderDeploymentsDoc(): string {
+  const lines = [
+    '# Deployables',
+    '',
+    '<!-- Generated from eventing/src/deployments.ts by `npm run docs:deployments`; a unit test keeps it in step. -->',
+    '',
+    'Every deployable of Parley, from the deployment table. The embedded launcher, the real-mode',
+    'stack (`launcher/`), the bundles (`npm run build`), the Knative manifests (`knative/`) and',
+    'the tests are all driven by this table. Each function is one Knative Service built from',
+    '`functions/Dockerfile`; the gateway is a Deployment built from `connection-gateway/Dockerfile`.',
+    '',
+    '## Deployables',
+    '',
+    '| name | kind | folder | trigger (topics → consumer group) | emits | scaling | why |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const d of DEPLOYMENTS) {
+    const trigger =
+      d.kind === 'cloudevent'
+        ? `${d.trigger.topics.map(code).join(', ')} → ${code(d.trigger.consumerGroup)}`
+        : '—';
+    const emits = 'emits' in d ? code(d.emits) : '—';
+    lines.push(
+      `| ${code(d.name)} | ${d.kind} | ${code(d.dir)} | ${trigger} | ${emits} | ${d.scaling} | ${d.scalingWhy} |`,
+    );
+  }
+  lines.push(
+    '',
+    '## Environment',
+    '',
+    'What each deployable reads, exactly (a test runs each bundle and records the variables it reads).',
+    'Sources: `secret` = a key of the `parley-secrets` Secret, `config` = a key of the `parley-config`',
+    'ConfigMap, `container` = set on the container, `platform` = set by Knative (PORT) or a SinkBinding (K_SINK).',
+    '',
+    `| variable | source | required | ${DEPLOYMENTS.map((d) => code(d.name)).join(' | ')} | what |`,
+    `| --- | --- | --- | ${DEPLOYMENTS.map(() => '---').join(' | ')} | --- |`,
+  );
+  for (const [name, v] of Object.entries(ENV) as [EnvName, (typeof ENV)[EnvName]][]) {
+    const cells = DEPLOYMENTS.map((d) => {
+      const run = (d.env as readonly string[]).includes(name);
+      const migrate = 'migrate' in d && (d.migrate.env as readonly string[]).includes(name);
+      return run && migrate ? '● + migrate' : run ? '●' : migrate ? 'migrate' : '';
+    });
+    lines.push(
+      `| ${code(name)} | ${v.source} | ${v.required ? 'yes' : 'no'} | ${cells.join(' | ')} | ${v.doc} |`,
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const out = process.argv[2] ?? 'docs/deployments.md';
+  writeFileSync(out, renderDeploymentsDoc());
+  console.log(`wrote ${out}`);
+}

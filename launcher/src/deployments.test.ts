@@ -1,0 +1,169 @@
+/**
+ * The deployment table against what starts the deployables: each function's
+ * spec (name, the variables its config reads), the gateway's config, the
+ * embedded mode's subscriptions and the real-mode stack's processes. The
+ * manifests are held against the same table in knative/, and what each
+ * bundle really reads in tests/images.
+ */
+import { GatewayConfigSchema, readGatewayConfig } from '@parley/connection-gateway/config';
+import {
+  CLOUDEVENT_FUNCTIONS,
+  DEPLOYMENTS,
+  type DeployableName,
+  deployment,
+  ENV,
+  FUNCTIONS,
+  TOPICS,
+} from '@parley/eventing';
+import { messageIndexFunction } from '@parley/fn-message-index/function';
+import { messageWriteFunction } from '@parley/fn-message-write/function';
+import { messagesFunction } from '@parley/fn-messages/function';
+import { roomOpsFunction } from '@parley/fn-room-ops/function';
+import { roomsFunction } from '@parley/fn-rooms/function';
+import { searchFunction } from '@parley/fn-search/function';
+import { usersFunction } from '@parley/fn-users/function';
+import { describe, expect, it } from 'vitest';
+import { startEmbedded } from './embedded';
+import { planStack } from './stack';
+
+const SPECS = [
+  usersFunction,
+  roomsFunction,
+  messagesFunction,
+  searchFunction,
+  roomOpsFunction,
+  messageWriteFunction,
+  messageIndexFunction,
+];
+
+/** Read by every function's host, not by its config: the server's PORT/HOST and the log level. */
+const HOSTED = ['PORT', 'HOST', 'LOG_LEVEL'];
+
+const sorted = (xs: Iterable<string>) => [...xs].sort();
+
+const INFRA = {
+  MYSQL_A_URL: 'mysql://u:p@127.0.0.1:3307',
+  MYSQL_B_URL: 'mysql://u:p@127.0.0.1:3308',
+  REDIS_URL: 'redis://127.0.0.1:6380',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  ES_URL: 'http://127.0.0.1:9200',
+};
+
+describe('the deployment table', () => {
+  it('has one spec per function, under the same name', () => {
+    expect(sorted(SPECS.map((s) => s.name))).toEqual(sorted(FUNCTIONS.map((d) => d.name)));
+  });
+
+  it.each(SPECS.map((s) => [s.name, s] as const))(
+    '%s reads exactly the variables its row lists',
+    (name, spec) => {
+      const row = deployment(name as DeployableName);
+      expect(sorted([...Object.keys(spec.config.shape), ...HOSTED])).toEqual(sorted(row.env));
+    },
+  );
+
+  it('the gateway reads exactly the variables its row lists', () => {
+    expect(sorted([...Object.keys(GatewayConfigSchema.shape), 'LOG_LEVEL'])).toEqual(
+      sorted(deployment('connection-gateway').env),
+    );
+    // and refuses to start without a required one, naming it
+    expect(() => readGatewayConfig({})).toThrow(/JWT_SECRET/);
+  });
+
+  it('names only variables of ENV, and every required secret has no default anywhere', () => {
+    for (const d of DEPLOYMENTS) for (const e of d.env) expect(ENV).toHaveProperty(e);
+    expect(ENV.JWT_SECRET).toMatchObject({ source: 'secret', required: true });
+  });
+
+  it('gives every CloudEvent function its own consumer group on catalog topics', () => {
+    const groups = CLOUDEVENT_FUNCTIONS.map((d) => d.trigger.consumerGroup);
+    expect(new Set(groups).size).toBe(groups.length);
+    const topics = new Set<string>(Object.values(TOPICS));
+    for (const d of CLOUDEVENT_FUNCTIONS) {
+      for (const t of d.trigger.topics) expect(topics.has(t)).toBe(true);
+      if (d.env.includes('K_SINK')) expect(d.emits, `${d.name} emits to a topic`).toBeDefined();
+    }
+  });
+});
+
+describe('the embedded mode', () => {
+  it('subscribes each CloudEvent function to its table topics on its table consumer group', async () => {
+    const embedded = await startEmbedded({ port: 0, logLevel: 'silent' });
+    try {
+      expect(sorted(embedded.triggers.map((t) => `${t.function} ${t.topic} ${t.group}`))).toEqual(
+        sorted(
+          CLOUDEVENT_FUNCTIONS.flatMap((d) =>
+            d.trigger.topics.map((t) => `${d.name} ${t} ${d.trigger.consumerGroup}`),
+          ),
+        ),
+      );
+    } finally {
+      await embedded.stop();
+    }
+  });
+});
+
+describe('the real-mode stack', () => {
+  const plan = planStack({ portBase: 18100, gatewayPort: 18080, gateways: 3 }, INFRA);
+  const proc = (name: string) => {
+    const p = plan.processes.find((x) => x.name === name);
+    if (!p) throw new Error(`no process ${name}`);
+    return p;
+  };
+
+  it('runs every function from its bundle with exactly the variables of its row', () => {
+    for (const d of FUNCTIONS) {
+      const p = proc(d.name);
+      expect(p.bundle).toBe(`${d.dir}/dist/index.mjs`);
+      expect(sorted(Object.keys(p.env)), d.name).toEqual(sorted(d.env));
+    }
+  });
+
+  it('runs one KafkaSource per CloudEvent function with its topics and group, delivering to it', () => {
+    for (const d of CLOUDEVENT_FUNCTIONS) {
+      const source = proc(`${d.name}-source`);
+      expect(source.env).toMatchObject({
+        SOURCE_TOPICS: d.trigger.topics.join(','),
+        CONSUMER_GROUP: d.trigger.consumerGroup,
+        SINK_URL: `http://127.0.0.1:${proc(d.name).port}`,
+      });
+    }
+    expect(plan.processes.filter((p) => p.name.endsWith('-source'))).toHaveLength(
+      CLOUDEVENT_FUNCTIONS.length,
+    );
+  });
+
+  it('runs N gateways on consecutive ports, each allowing its own origin', () => {
+    const row = deployment('connection-gateway');
+    expect(plan.gatewayUrls).toEqual([
+      'http://127.0.0.1:18080',
+      'http://127.0.0.1:18081',
+      'http://127.0.0.1:18082',
+    ]);
+    for (const [i, name] of [
+      'connection-gateway',
+      'connection-gateway-2',
+      'connection-gateway-3',
+    ].entries()) {
+      const p = proc(name);
+      expect(p.port).toBe(18080 + i);
+      expect(sorted(Object.keys(p.env))).toEqual(
+        sorted(
+          row.env.filter(
+            (e) => !e.startsWith('RATE_') && !e.endsWith('_MS') && e !== 'ABUSE_STRIKES',
+          ),
+        ),
+      );
+      expect(p.env.ALLOWED_ORIGINS).toContain(`http://127.0.0.1:${18080 + i}`);
+    }
+  });
+
+  it('runs each migration step with the variables its row lists', () => {
+    for (const d of DEPLOYMENTS) {
+      if (!('migrate' in d)) continue;
+      const step = plan.steps.find((s) => s.name === `${d.name}-migrate`);
+      expect(step?.bundle).toBe(`${d.dir}/dist/migrate.mjs`);
+      for (const k of Object.keys(step?.env ?? {})) expect(d.migrate.env).toContain(k);
+    }
+  });
+});
