@@ -2,7 +2,7 @@
  * The gateway's configuration, read once from the environment and validated.
  * JWT_SECRET has no default: the real mode refuses to start without it.
  */
-import { loadConfig } from '@parley/runtime';
+import { JwtSecretSchema, LogLevelSchema, loadConfig, UrlSchema } from '@parley/runtime';
 import { z } from 'zod';
 
 const csv = z.string().transform((s) =>
@@ -32,13 +32,14 @@ export const GatewayConfigSchema = GatewayLimitsSchema.extend({
   HOST: z.string().default('127.0.0.1'),
   /** Origins allowed to open a WebSocket; requests without Origin (non-browsers) are allowed. */
   ALLOWED_ORIGINS: csv.default(['http://localhost:8080', 'http://127.0.0.1:8080']),
-  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters'),
-  REDIS_URL: z.string().url(),
+  LOG_LEVEL: LogLevelSchema,
+  JWT_SECRET: JwtSecretSchema,
+  REDIS_URL: UrlSchema,
   KAFKA_BROKERS: csv,
-  USERS_URL: z.string().url(),
-  ROOMS_URL: z.string().url(),
-  MESSAGES_URL: z.string().url(),
-  SEARCH_URL: z.string().url(),
+  USERS_URL: UrlSchema,
+  ROOMS_URL: UrlSchema,
+  MESSAGES_URL: UrlSchema,
+  SEARCH_URL: UrlSchema,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

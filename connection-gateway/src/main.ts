@@ -31,14 +31,14 @@ function webClientRoot(): string {
   return join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist');
 }
 
-const log = createLogger('connection-gateway');
 let cfg: ReturnType<typeof readGatewayConfig>;
 try {
   cfg = readGatewayConfig();
 } catch (err) {
-  log.fatal({ reason: (err as Error).message }, 'cannot start');
+  createLogger('connection-gateway').fatal({ reason: (err as Error).message }, 'cannot start');
   process.exit(1);
 }
+const log = createLogger('connection-gateway', cfg.LOG_LEVEL);
 
 const redis = createRedis(cfg.REDIS_URL, 'gateway');
 const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'connection-gateway', log });
