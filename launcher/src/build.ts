@@ -223,6 +223,14 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     }
   }
 
+  // A deployable's dist/ is the whole of its image: nothing stale may stay in it (e.g. a migrate
+  // step that was dropped). eventing/dist holds only the stand-ins, which are overwritten.
+  await Promise.all(
+    DEPLOYMENTS.filter((d) => wanted(d.name)).map((d) =>
+      rm(abs(`${d.dir}/dist`), { recursive: true, force: true }),
+    ),
+  );
+
   const bundling = entries.length
     ? esbuild({
         entryPoints,
@@ -241,7 +249,8 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
         // Classes and functions keep their names (errors, logs) even where esbuild renames a clash.
         keepNames: true,
         banner: { js: BANNER },
-        legalComments: 'none',
+        // The bundled packages' licence notices stay with the code that ships.
+        legalComments: 'eof',
         logLevel: 'silent',
         metafile: true,
         absWorkingDir: REPO_ROOT,
@@ -249,7 +258,6 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
       })
     : undefined;
 
-  // Stale outputs of a target would otherwise linger next to the new ones.
   const [result, copied] = await Promise.all([bundling, Promise.all(copies.map((c) => c()))]);
   for (const w of result?.warnings ?? []) {
     opts.log?.(`warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
