@@ -16,8 +16,16 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import {
   CLOUDEVENT_FUNCTIONS,
@@ -86,6 +94,10 @@ export interface ProcSpec {
 
 const LOG_DIR = join(REPO_ROOT, '.parley', 'logs');
 
+/** The process name of gateway i (0-based): `connection-gateway`, `connection-gateway-2`, … */
+export const gatewayName = (i: number): string =>
+  i === 0 ? 'connection-gateway' : `connection-gateway-${i + 1}`;
+
 /** The node that runs the bundles: PARLEY_NODE (Node 24 under npm test), else this process's. */
 export const bundleNode = (): string => process.env.PARLEY_NODE || process.execPath;
 
@@ -118,6 +130,22 @@ async function waitReady(
   throw new Error(
     `${name} did not become ready on :${port} (exit ${child.exitCode}); log tail:\n${tail}`,
   );
+}
+
+/** Deletes the bundle copies of stacks whose process is gone (killed before its stop). */
+function removeStaleRuns(runRoot: string): void {
+  if (!existsSync(runRoot)) return;
+  for (const entry of readdirSync(runRoot)) {
+    const pid = Number(entry.split('-')[0]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {
+      // no such process
+    }
+    if (!alive) rmSync(join(runRoot, entry), { recursive: true, force: true });
+  }
 }
 
 /** The environment of one deployable: exactly the variables its table row names that have a value here. */
@@ -243,7 +271,7 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
     const p = gatewayPort + i;
     gatewayUrls.push(url(p));
     processes.push({
-      name: i === 0 ? 'connection-gateway' : `connection-gateway-${i + 1}`,
+      name: gatewayName(i),
       port: p,
       bundle: bundleOf(gatewayRow),
       env: envOf(gatewayRow, {
@@ -272,11 +300,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const node = bundleNode();
   const { processes: specs, steps, gatewayUrls, values } = planStack(opts, infra);
   const withPath = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...env });
+  // Run from a copy of the bundles taken now, so a later build (another stack, a benchmark) cannot
+  // pull a file from under a restart, and a restarted process runs the code this stack started with.
+  const runRoot = join(REPO_ROOT, '.parley', 'run');
+  removeStaleRuns(runRoot);
+  const runDir = join(runRoot, `${process.pid}-${Date.now()}`);
+  for (const bundle of new Set([...specs, ...steps].map((s) => s.bundle))) {
+    const dist = dirname(bundle);
+    cpSync(join(REPO_ROOT, dist), join(runDir, dist), { recursive: true });
+  }
 
   say('applying migrations and creating topics…');
   await Promise.all(
     steps.map((step) =>
-      run(node, ['--enable-source-maps', step.bundle], { cwd: REPO_ROOT, env: withPath(step.env) }),
+      run(node, ['--enable-source-maps', step.bundle], { cwd: runDir, env: withPath(step.env) }),
     ),
   );
 
@@ -294,19 +331,28 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
   const stop = async () => {
     await Promise.all([...children].reverse().map(({ child }) => terminate(child)));
+    rmSync(runDir, { recursive: true, force: true });
   };
   const launch = async (s: ProcSpec) => {
     const logFile = join(LOG_DIR, `${s.name}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(node, ['--enable-source-maps', s.bundle], {
-      cwd: REPO_ROOT,
+      cwd: runDir,
       env: withPath(s.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
-    children.push({ name: s.name, child });
-    await waitReady(s.name, s.port, child, logFile);
+    const entry = { name: s.name, child };
+    children.push(entry);
+    try {
+      await waitReady(s.name, s.port, child, logFile);
+    } catch (err) {
+      // Not ready: it is not running as far as the stack is concerned (a later start may retry).
+      children.splice(children.indexOf(entry), 1);
+      await terminate(child, 'SIGKILL');
+      throw err;
+    }
     say(`${s.name} ready on :${s.port}`);
   };
   const specOf = (name: string) => {
