@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# `npm test`: everything, on a fresh machine. Installs dependencies, checks types and lint,
-# runs the unit tests, brings up the real services (tests/infra/up installs MariaDB, Redis and
-# Kafka if missing), runs the contract and integration tests against them, then the web client's
-# browser tests in Chromium (tests/infra/browser installs it if missing), and stops what it started.
+# `npm test`: everything, on a fresh machine. Installs dependencies, checks types and lint, fetches
+# the Knative/Kubernetes schemas the manifest tests validate against, runs the unit tests, installs
+# Node 24 (the images' runtime, from the npm registry) and bundles every deployable, brings up the
+# real services (tests/infra/up installs MariaDB, Redis, Kafka and Elasticsearch if missing), runs
+# the contract, image and integration tests against them — every deployable from its bundle, on
+# Node 24 — then the web client's browser tests in Chromium (tests/infra/browser installs it if
+# missing), and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -16,8 +19,17 @@ npx tsc -p webapp/tsconfig.json
 step "lint and format (biome)"
 npx biome check .
 
+step "Knative and Kubernetes schemas, kustomize (knative/schemas/fetch.sh; cached outside the repo)"
+bash knative/schemas/fetch.sh
+
 step "unit tests (no services)"
 npx vitest run --project unit
+
+step "Node 24 for the bundles (scripts/ensure-node24.sh), and the bundles (npm run build)"
+PARLEY_NODE="$(bash scripts/ensure-node24.sh)"
+export PARLEY_NODE
+echo "bundles run on $("$PARLEY_NODE" --version) ($PARLEY_NODE)"
+npm run -s build
 
 step "real services (tests/infra/up)"
 started_infra=0
@@ -28,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "contract and integration tests (real MariaDB ×2, Redis, Kafka, Elasticsearch)"
+step "contract, image and integration tests (real MariaDB ×2, Redis, Kafka, Elasticsearch)"
 npx vitest run --project real
 
 step "browser tests (Chromium)"

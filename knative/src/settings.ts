@@ -1,0 +1,167 @@
+/**
+ * The choices the manifests make that the deployment table does not: names,
+ * the ConfigMap's values, autoscaling, resources, probes and the delivery
+ * spec (which is not chosen here but read from the local KafkaSource
+ * stand-in, so the two cannot differ). Each choice says why; docs/operations.md
+ * and knative/README.md explain them for the operator.
+ */
+import { TOPIC_PARTITIONS } from '@parley/eventing/catalog';
+import type { ENV, EnvName } from '@parley/eventing/deployments';
+import { KafkaSourceConfig } from '@parley/eventing/kafka/config';
+
+export const NAMESPACE = 'parley';
+/** Holds every `secret` variable; created by the operator, never committed (docs/operations.md). */
+export const SECRET_NAME = 'parley-secrets';
+/** Holds every `config` variable; part of the base. */
+export const CONFIG_MAP_NAME = 'parley-config';
+/** What Knative sets PORT to, and the port every function and the gateway listen on. */
+export const CONTAINER_PORT = 8080;
+/** The images' user (functions/Dockerfile and connection-gateway/Dockerfile: `USER 1000:1000`). */
+export const RUN_AS = 1000;
+
+/** The cluster-local address Knative gives a Service `name` in the namespace. */
+export const serviceUrl = (name: string): string => `http://${name}.${NAMESPACE}.svc.cluster.local`;
+
+/**
+ * The Strimzi Kafka cluster the topics belong to (label `strimzi.io/cluster`) and its bootstrap
+ * service: placeholders for the operator's cluster (a Strimzi cluster named `parley-kafka` in the
+ * namespace `kafka`), overridden per overlay. KAFKA_BROKERS below is the one place an overlay changes
+ * the bootstrap address: its `replacements` copy it into every KafkaSource and KafkaSink.
+ */
+export const KAFKA_CLUSTER = 'parley-kafka';
+export const KAFKA_BOOTSTRAP = `${KAFKA_CLUSTER}-kafka-bootstrap.kafka.svc.cluster.local:9092`;
+
+type ConfigEnvName = {
+  [K in EnvName]: (typeof ENV)[K]['source'] extends 'config' ? K : never;
+}[EnvName];
+
+/**
+ * The values of every `config` variable (the type makes a new one in the table fail to compile
+ * until it has a value here). Defaults are the processes' own defaults, so the ConfigMap only makes
+ * them visible and changeable in one place.
+ */
+export const CONFIG_VALUES: Record<ConfigEnvName, string> = {
+  LOG_LEVEL: 'info',
+  KAFKA_BROKERS: KAFKA_BOOTSTRAP,
+  USERS_URL: serviceUrl('users'),
+  ROOMS_URL: serviceUrl('rooms'),
+  MESSAGES_URL: serviceUrl('messages'),
+  SEARCH_URL: serviceUrl('search'),
+  // stores/search-index/src/config.ts defaults, but one replica: a cluster has more than one node.
+  SEARCH_INDEX_ALIAS: 'parley-messages',
+  SEARCH_INDEX_SHARDS: '1',
+  SEARCH_INDEX_REPLICAS: '1',
+  SEARCH_REFRESH_INTERVAL: '1s',
+  // The public origin of the web client: a placeholder every overlay sets.
+  ALLOWED_ORIGINS: 'https://chat.example.com',
+  // connection-gateway/src/config.ts defaults.
+  RATE_FRAMES_PER_SEC: '20',
+  RATE_BURST: '200',
+  ABUSE_STRIKES: '20',
+  COMMAND_TIMEOUT_MS: '10000',
+  DRAIN_TIMEOUT_MS: '10000',
+};
+
+/**
+ * Knative autoscaling per kind of function (KPA, metric = in-flight requests per pod).
+ *
+ * - HTTP functions answer the gateway: a request costs a few ms of CPU plus one to three database or
+ *   Elasticsearch round trips (~10–30 ms). One Node process keeps a core busy with roughly
+ *   10 requests in flight (Little's law: ~400 req/s × 25 ms), so the soft `target` is 10 and the
+ *   hard `containerConcurrency` 50 keeps a burst queued in the queue-proxy/activator rather than
+ *   in the event loop of an overloaded pod. `max-scale` 10 bounds the database connections
+ *   (10 per physical shard per pod, runtime/src/mysql/sharded-mysql.ts).
+ * - CloudEvent functions are fed by an ordered KafkaSource: at most one event per partition is in
+ *   flight, so at most TOPIC_PARTITIONS per function. message-write spends ~10 ms of CPU and about
+ *   as long waiting on MySQL/Redis per message (perf/results/README.md), so two in flight keep a
+ *   core busy: `target` 2 spreads the 6 partitions over up to 3 pods, and `max-scale` =
+ *   TOPIC_PARTITIONS because a pod beyond one per partition would never get an event.
+ */
+export const AUTOSCALING = {
+  http: { target: 10, containerConcurrency: 50, maxScale: 10 },
+  cloudevent: { target: 2, containerConcurrency: 10, maxScale: TOPIC_PARTITIONS },
+} as const;
+
+/** How long the last pod of a scale-to-zero function stays after its last request. */
+export const SCALE_TO_ZERO_RETENTION = '5m';
+
+/**
+ * Request timeout of every function (Knative `timeoutSeconds`): the KafkaSource gives up on a
+ * delivery after its timeout (30 s) and retries, so a function running longer only wastes work;
+ * HTTP callers (the gateway) give up sooner (COMMAND_TIMEOUT_MS 10 s).
+ */
+export const FUNCTION_TIMEOUT_SECONDS = 30;
+
+/**
+ * Per pod. Not measured on a cluster yet: a starting point for one Node process with its bundle
+ * (functions) and for the gateway, whose memory grows with its sockets. CPU limits are above the
+ * requests so a pod may burst during a cold start; watch throttling and RSS and adjust per overlay.
+ */
+export const RESOURCES = {
+  function: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+  gateway: { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '2', memory: '768Mi' } },
+  migrate: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+} as const;
+
+/** The gateway: an HPA on CPU (its load is sockets and frames, which CPU follows). */
+export const GATEWAY = {
+  minReplicas: 2,
+  maxReplicas: 10,
+  cpuUtilization: 70,
+  /**
+   * Seconds the pod keeps serving after it is marked terminating, before SIGTERM: time for the
+   * endpoint removal to reach every kube-proxy and ingress, so no new socket lands on a pod that
+   * is about to drain.
+   */
+  preStopSleepSeconds: 5,
+  /** Beyond preStop + DRAIN_TIMEOUT_MS: closing the Kafka producer and Redis after the drain. */
+  shutdownMarginSeconds: 15,
+} as const;
+
+/** terminationGracePeriodSeconds of the gateway: preStop, then the drain, then the margin. */
+export const gatewayGracePeriodSeconds = (drainTimeoutMs: number): number =>
+  GATEWAY.preStopSleepSeconds + Math.ceil(drainTimeoutMs / 1000) + GATEWAY.shutdownMarginSeconds;
+
+/** Topic settings (Strimzi KafkaTopic); partitions come from the catalog. */
+export const TOPIC = {
+  replicas: 3,
+  config: {
+    'min.insync.replicas': '2',
+    /** 7 days: a consumer group that was down for a long weekend still finds its events. */
+    'retention.ms': String(7 * 24 * 3600 * 1000),
+  },
+  /** Dead letters are kept 30 days, for a person to look at and replay. */
+  deadLetterConfig: {
+    'min.insync.replicas': '2',
+    'retention.ms': String(30 * 24 * 3600 * 1000),
+  },
+} as const;
+
+/** The migration Jobs. */
+export const MIGRATE = {
+  command: ['node', '--enable-source-maps', 'migrate.mjs'],
+  backoffLimit: 4,
+  activeDeadlineSeconds: 600,
+} as const;
+
+/**
+ * The delivery of every KafkaSource: the local stand-in's own defaults
+ * (eventing/src/kafka/config.ts, what real mode runs), so Kubernetes and the tests deliver alike.
+ */
+const standIn = KafkaSourceConfig.parse({
+  KAFKA_BROKERS: 'unused:9092',
+  SOURCE_TOPICS: 'unused',
+  CONSUMER_GROUP: 'unused',
+  SINK_URL: 'http://unused/',
+});
+
+export const DELIVERY = {
+  retry: standIn.DELIVERY_RETRY,
+  backoffDelayMs: standIn.DELIVERY_BACKOFF_DELAY_MS,
+  backoffMaxMs: standIn.DELIVERY_BACKOFF_MAX_MS,
+  timeoutMs: standIn.DELIVERY_TIMEOUT_MS,
+  initialOffset: standIn.INITIAL_OFFSET,
+} as const;
+
+/** An ISO 8601 duration (what Knative's delivery spec takes). @example isoDuration(200) // 'PT0.2S' */
+export const isoDuration = (ms: number): string => `PT${ms / 1000}S`;
