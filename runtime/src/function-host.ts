@@ -5,16 +5,17 @@
  * and its `src/index.ts` hands the spec to the host, which does the rest the
  * same way everywhere: validate the environment once (a bad value stops the
  * process with one clear line), make the logger and the metrics registry,
- * build the adapters, register the app with the Functions Framework under the
- * function's name, and close the adapters on shutdown.
+ * build the adapters, register the app under the function's name, and close
+ * the adapters on shutdown. `serveFunction` (serve-function.ts) serves a
+ * registered app over HTTP.
  *
- * CloudEvent functions are registered through the HTTP signature too: that
- * lets one process answer `/healthz`, `/readyz` and `/metrics` and choose the
- * status of a refused event (4xx: dead-letter it; 5xx: retry it) — see
- * docs/decisions.md.
+ * CloudEvent functions are HTTP apps too: one process answers `/healthz`,
+ * `/readyz` and `/metrics` and chooses the status of a refused event (4xx:
+ * dead-letter it; 5xx: retry it). The host is Parley's own, not the Functions
+ * Framework's (docs/decisions.md D28: its Express stack and per-request
+ * `domain` cost 25-57 % of each event's CPU and ~100 ms of every cold start,
+ * for features Parley does not use).
  */
-import * as functions from '@google-cloud/functions-framework';
-import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
@@ -68,12 +69,19 @@ export async function closeFunctions(): Promise<void> {
   closers.clear();
 }
 
-/** Registers a hono app with the Functions Framework under `name`. */
+const registered = new Map<string, Hono>();
+
+/** Registers a function's app under its name, for `serveFunction` (and tests). */
 export function registerFunction(name: string, app: Hono): void {
-  const listener = getRequestListener(app.fetch);
-  functions.http(name, (req, res) => {
-    void listener(req, res);
-  });
+  if (registered.has(name)) throw new Error(`function ${name} is registered twice`);
+  registered.set(name, app);
+}
+
+/** The app registered under `name`; throws naming the function if none is. */
+export function registeredFunction(name: string): Hono {
+  const app = registered.get(name);
+  if (!app) throw new Error(`no function ${name} is registered: import its src/index.ts first`);
+  return app;
 }
 
 /**

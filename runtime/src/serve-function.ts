@@ -1,45 +1,50 @@
 /**
- * Serves one registered function under the Functions Framework's own server
- * (the Express wrapper `functions-framework --target` uses), bound to HOST.
- * The stock CLI always listens on every interface, which is right in a
- * container (HOST=0.0.0.0 there) and wrong on a shared machine (127.0.0.1,
- * the default here).
+ * Serves one registered function over HTTP with @hono/node-server, bound to
+ * HOST (127.0.0.1 by default; the images set 0.0.0.0) on PORT (8080; Knative
+ * sets it).
  *
- * A function's bundle (`dist/index.mjs`, see scripts/build.ts) is its
- * `src/index.ts`, which registers the target, followed by `serveFunction`.
+ * A function's bundle (`dist/index.mjs`, see launcher/src/build.ts) is its
+ * `src/index.ts`, which registers the function, followed by `serveFunction`.
  * SIGTERM/SIGINT: stop taking connections, let the ones in flight finish
  * (up to 5 s), run the function's `close`, exit 0.
  */
-import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
 import { z } from 'zod';
 import { loadConfig } from './config';
-import { closeFunctions } from './function-host';
+import { closeFunctions, registeredFunction } from './function-host';
 
 export const ListenConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
 });
 
+/**
+ * Longer than the idle timeout of the proxy in front (Knative's queue-proxy, an ingress), so the
+ * proxy, not this server, closes an idle keep-alive connection and never sends on a closed one.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 /** @example await import('./index'); serveFunction('users'); */
 export function serveFunction(
   target: string,
   env: Record<string, string | undefined> = process.env,
-): void {
+): Server {
   const { PORT, HOST } = loadConfig(ListenConfigSchema, env);
-  const server = getTestServer(target);
-  // Knative's queue-proxy keeps connections alive; never time a request out here (as the stock CLI).
-  server.setTimeout(0);
-  server.listen(PORT, HOST, () => {
+  const app = registeredFunction(target);
+  const server = serve({ fetch: app.fetch, port: PORT, hostname: HOST }, (info) => {
     console.log(
       JSON.stringify({
         level: 'info',
         time: new Date().toISOString(),
         service: target,
         msg: 'function listening',
-        url: `http://${HOST}:${PORT}/`,
+        url: `http://${HOST}:${info.port}/`,
       }),
     );
-  });
+  }) as Server;
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -47,9 +52,10 @@ export function serveFunction(
     server.close(() => {
       void closeFunctions().finally(() => process.exit(0));
     });
-    server.closeIdleConnections?.();
+    server.closeIdleConnections();
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  return server;
 }

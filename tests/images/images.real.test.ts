@@ -467,7 +467,7 @@ describe('images: every deployable runs from its image tree alone', () => {
     expect(image.from).toMatch(/^node:24[.-]/);
     expect(image.user, 'runs as a non-root user').toMatch(/^[1-9]\d*(:\d+)?$/);
     expect(image.env).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '8080' });
-    expect(image.cmd).toEqual(['node', '--enable-source-maps', 'index.mjs']);
+    expect(image.cmd).toEqual(['node', 'index.mjs']);
     const root = join(work, d.name, 'rootfs');
     const cwd = await layOut(image, root);
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FreshUsersDb, freshUsersDb } from './testing';
 
 /** The start command of README.md, run from the repository root. */
-const startArgs = () => ['--enable-source-maps', 'functions/users/dist/index.mjs'];
+const startArgs = () => ['functions/users/dist/index.mjs'];
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -42,7 +42,7 @@ async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void
   await exited;
 }
 
-describe('users under functions-framework', () => {
+describe('users from its bundle', () => {
   let users: FreshUsersDb;
   let fn: ReturnType<typeof start>;
   let base: string;
