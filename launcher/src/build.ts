@@ -25,7 +25,7 @@ import { copyFile, cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { DEPLOYMENTS } from '@parley/eventing/deployments';
-import { build as esbuild, type Plugin } from 'esbuild';
+import { type BuildOptions as EsbuildOptions, build as esbuild, type Plugin } from 'esbuild';
 import { REPO_ROOT } from './infra';
 
 /** The Node version the bundles are compiled for: the oldest one Parley still runs on. */
@@ -48,6 +48,29 @@ const BANNER = [
   'const __filename = __parleyFileURLToPath(import.meta.url);',
   'const __dirname = __parleyDirname(__filename);',
 ].join('\n');
+
+/** How every bundle is built (the cold-start benchmark rebuilds its variants with these too). */
+export const BUNDLE_OPTIONS = {
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: false,
+  platform: 'node',
+  target: BUNDLE_TARGET,
+  format: 'esm',
+  // Every npm package goes in; only Node's builtins stay imports (platform node does that).
+  packages: 'bundle',
+  sourcemap: 'linked',
+  // Stack traces need only the mappings (NODE_OPTIONS=--enable-source-maps); keep the maps small.
+  sourcesContent: false,
+  // Classes and functions keep their names (errors, logs) even where esbuild renames a clash.
+  keepNames: true,
+  banner: { js: BANNER },
+  // The bundled packages' licence notices stay with the code that ships.
+  legalComments: 'eof',
+  logLevel: 'silent',
+  metafile: true,
+  absWorkingDir: REPO_ROOT,
+} as const satisfies EsbuildOptions;
 
 export interface BuildOptions {
   /** Build only these deployables and/or stand-ins (by name); default everything. */
@@ -84,7 +107,7 @@ interface Entry {
 const abs = (p: string) => join(REPO_ROOT, p);
 
 /** The virtual entry of a function: register the target, then serve it. */
-function functionEntry(name: string, dir: string): string {
+export function functionEntry(name: string, dir: string): string {
   return [
     `import ${JSON.stringify(abs(`${dir}/src/index.ts`))};`,
     `import { serveFunction } from ${JSON.stringify(abs('runtime/src/serve-function.ts'))};`,
@@ -233,27 +256,9 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
 
   const bundling = entries.length
     ? esbuild({
+        ...BUNDLE_OPTIONS,
         entryPoints,
         outdir: REPO_ROOT,
-        outExtension: { '.js': '.mjs' },
-        bundle: true,
-        splitting: false,
-        platform: 'node',
-        target: BUNDLE_TARGET,
-        format: 'esm',
-        // Every npm package goes in; only Node's builtins stay imports (platform node does that).
-        packages: 'bundle',
-        sourcemap: 'linked',
-        // Stack traces need only the mappings (node --enable-source-maps); keep the maps small.
-        sourcesContent: false,
-        // Classes and functions keep their names (errors, logs) even where esbuild renames a clash.
-        keepNames: true,
-        banner: { js: BANNER },
-        // The bundled packages' licence notices stay with the code that ships.
-        legalComments: 'eof',
-        logLevel: 'silent',
-        metafile: true,
-        absWorkingDir: REPO_ROOT,
         plugins: [virtualEntries(virtual)],
       })
     : undefined;
