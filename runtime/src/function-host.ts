@@ -84,6 +84,15 @@ export function registeredFunction(name: string): Hono {
   return app;
 }
 
+/** A function's or a step's config: its own variables and LOG_LEVEL. Throws ConfigError. */
+const loadWithLogLevel = <S extends ConfigSchema>(
+  config: S,
+  env: Record<string, string | undefined>,
+) =>
+  loadConfig(config.extend({ LOG_LEVEL: LogLevelSchema }), env) as z.infer<S> & {
+    LOG_LEVEL: string;
+  };
+
 /**
  * Config, logger, registry and adapters of a function, from the environment.
  * A configuration error is logged as one JSON line and ends the process (exit 1).
@@ -94,7 +103,7 @@ export function hostFunction<S extends ConfigSchema, D>(
 ): { ctx: FunctionContext; adapters: Adapters<D> } {
   let cfg: z.infer<S> & { LOG_LEVEL: string };
   try {
-    cfg = loadConfig(spec.config.extend({ LOG_LEVEL: LogLevelSchema }), env) as typeof cfg;
+    cfg = loadWithLogLevel(spec.config, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     createLogger(spec.name).fatal({ reason: err.message }, 'cannot start');
@@ -140,9 +149,7 @@ export async function runStep<S extends ConfigSchema>(
 ): Promise<void> {
   let log = createLogger(name);
   try {
-    const cfg = loadConfig(config.extend({ LOG_LEVEL: LogLevelSchema }), env) as z.infer<S> & {
-      LOG_LEVEL: string;
-    };
+    const cfg = loadWithLogLevel(config, env);
     log = createLogger(name, cfg.LOG_LEVEL);
     log.info(await step(cfg, log), 'done');
   } catch (err) {
