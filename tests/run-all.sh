@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `npm test`: everything, on a fresh machine. Installs dependencies, checks types and lint, fetches
 # the Knative/Kubernetes schemas the manifest tests validate against, runs the unit tests, installs
-# Node 24 (the images' runtime, from the npm registry) and bundles every deployable, brings up the
-# real services (tests/infra/up installs MariaDB, Redis, Kafka and Elasticsearch if missing), runs
-# the contract, image and integration tests against them — every deployable from its bundle, on
-# Node 24 — then the web client's browser tests in Chromium (tests/infra/browser installs it if
-# missing), and stops what it started.
+# Node 24 (the images' runtime, from the npm registry) and runs the rest on it: the unit tests again,
+# the bundles of every deployable, the real services (tests/infra/up installs MariaDB, Redis, Kafka
+# and Elasticsearch if missing), the contract, image and integration tests against them — every
+# deployable from its bundle — then the web client's browser tests in Chromium (tests/infra/browser
+# installs it if missing), and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -22,13 +22,20 @@ npx biome check .
 step "Knative and Kubernetes schemas, kustomize (knative/schemas/fetch.sh; cached outside the repo)"
 bash knative/schemas/fetch.sh
 
-step "unit tests (no services)"
+step "unit tests (no services), on this machine's Node ($(node --version))"
 npx vitest run --project unit
 
-step "Node 24 for the bundles (scripts/ensure-node24.sh), and the bundles (npm run build)"
+step "Node 24 (scripts/ensure-node24.sh): from here on everything runs on it — vitest, tsx, the bundles"
 PARLEY_NODE="$(bash scripts/ensure-node24.sh)"
 export PARLEY_NODE
-echo "bundles run on $("$PARLEY_NODE" --version) ($PARLEY_NODE)"
+PATH="$(dirname "$PARLEY_NODE"):$PATH"
+export PATH
+echo "node $(node --version) ($(command -v node))"
+
+step "unit tests again, on Node 24"
+npx vitest run --project unit
+
+step "the bundles (npm run build)"
 npm run -s build
 
 step "real services (tests/infra/up)"
