@@ -22,6 +22,9 @@ npx biome check .
 step "Knative and Kubernetes schemas, kustomize (knative/schemas/fetch.sh; cached outside the repo)"
 bash knative/schemas/fetch.sh
 
+step "every manifest applied to a real kube-apiserver with server-side dry-run (knative/apiserver; built once, cached)"
+bash knative/apiserver/dry-run.sh
+
 step "unit tests (no services), on this machine's Node ($(node --version))"
 npx vitest run --project unit
 
