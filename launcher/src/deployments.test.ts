@@ -128,7 +128,7 @@ describe('the real-mode stack', () => {
         SINK_URL: `http://127.0.0.1:${proc(d.name).port}`,
       });
     }
-    expect(plan.processes.filter((p) => p.name.endsWith('-source'))).toHaveLength(
+    expect(plan.processes.filter((p) => p.role === 'source')).toHaveLength(
       CLOUDEVENT_FUNCTIONS.length,
     );
   });

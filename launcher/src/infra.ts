@@ -40,3 +40,18 @@ export function infraEnv(): InfraEnv {
     ES_URL: pick('ES_URL'),
   };
 }
+
+/**
+ * The shard map the real mode uses for a database: logical shards 0-31 on
+ * MariaDB instance A, 32-63 on instance B — two real physical shards.
+ * @example twoShardSpec(infraEnv(), 'parley_users') // '0-31=mysql://…:3307/parley_users_0;32-63=…'
+ */
+export function twoShardSpec(
+  infra: Pick<InfraEnv, 'MYSQL_A_URL' | 'MYSQL_B_URL'>,
+  db: string,
+): string {
+  return `0-31=${infra.MYSQL_A_URL}/${db}_0;32-63=${infra.MYSQL_B_URL}/${db}_1`;
+}
+
+/** The node that runs the bundles: PARLEY_NODE (Node 24 under npm test), else this process's. */
+export const bundleNode = (): string => process.env.PARLEY_NODE || process.execPath;

@@ -36,7 +36,7 @@ import {
   URL_ENV,
 } from '@parley/eventing';
 import { build } from './build';
-import { type InfraEnv, infraEnv, REPO_ROOT } from './infra';
+import { bundleNode, type InfraEnv, infraEnv, REPO_ROOT, twoShardSpec } from './infra';
 
 const run = promisify(execFile);
 
@@ -85,6 +85,8 @@ export interface Stack {
 
 export interface ProcSpec {
   name: string;
+  /** What it is, which also orders the start: sink and functions, then sources, then gateways. */
+  role: 'sink' | 'function' | 'source' | 'gateway';
   /** The bundle to run, relative to the repository root. */
   bundle: string;
   env: Record<string, string>;
@@ -97,14 +99,6 @@ const LOG_DIR = join(REPO_ROOT, '.parley', 'logs');
 /** The process name of gateway i (0-based): `connection-gateway`, `connection-gateway-2`, … */
 export const gatewayName = (i: number): string =>
   i === 0 ? 'connection-gateway' : `connection-gateway-${i + 1}`;
-
-/** The node that runs the bundles: PARLEY_NODE (Node 24 under npm test), else this process's. */
-export const bundleNode = (): string => process.env.PARLEY_NODE || process.execPath;
-
-function shardSpec(infra: ReturnType<typeof infraEnv>, db: string): string {
-  // Logical shards 0-31 on instance A, 32-63 on instance B: two physical shards per service.
-  return `0-31=${infra.MYSQL_A_URL}/${db}_0;32-63=${infra.MYSQL_B_URL}/${db}_1`;
-}
 
 async function waitReady(
   name: string,
@@ -201,9 +195,9 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
     K_SINK: url(sinkPort),
     ES_URL: infra.ES_URL,
     SEARCH_INDEX_ALIAS: `${prefix}-messages`,
-    USERS_DB_SHARDS: shardSpec(infra, `${prefix}_users`),
-    ROOMS_DB_SHARDS: shardSpec(infra, `${prefix}_rooms`),
-    MESSAGE_DB_SHARDS: shardSpec(infra, `${prefix}_messages`),
+    USERS_DB_SHARDS: twoShardSpec(infra, `${prefix}_users`),
+    ROOMS_DB_SHARDS: twoShardSpec(infra, `${prefix}_rooms`),
+    MESSAGE_DB_SHARDS: twoShardSpec(infra, `${prefix}_messages`),
     ...opts.env,
   } satisfies Partial<Record<EnvName, string>>;
   for (const [name, envName] of Object.entries(URL_ENV)) {
@@ -238,12 +232,14 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
   const processes: ProcSpec[] = [
     {
       name: 'kafka-sink',
+      role: 'sink',
       port: sinkPort,
       bundle: 'eventing/dist/kafka-sink.mjs',
       env: { ...standIn, PORT: String(sinkPort) },
     },
     ...FUNCTIONS.map((d) => ({
       name: d.name,
+      role: 'function' as const,
       port: portOf(d.name),
       bundle: bundleOf(d),
       env: envOf(d, { ...values, PORT: String(portOf(d.name)) }),
@@ -252,6 +248,7 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
       const p = sourcePort.get(d.name) as number;
       return {
         name: `${d.name}-source`,
+        role: 'source' as const,
         port: p,
         bundle: 'eventing/dist/kafka-source.mjs',
         env: {
@@ -272,6 +269,7 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
     gatewayUrls.push(url(p));
     processes.push({
       name: gatewayName(i),
+      role: 'gateway',
       port: p,
       bundle: bundleOf(gatewayRow),
       env: envOf(gatewayRow, {
@@ -371,11 +369,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   try {
     // Start in dependency order: the sink and the functions, then their sources, then the gateways.
-    for (const group of [
-      specs.filter((s) => !s.name.endsWith('-source') && !s.name.startsWith('connection-gateway')),
-      specs.filter((s) => s.name.endsWith('-source')),
-      specs.filter((s) => s.name.startsWith('connection-gateway')),
-    ]) {
+    for (const roles of [['sink', 'function'], ['source'], ['gateway']]) {
+      const group = specs.filter((s) => roles.includes(s.role));
       await Promise.all(group.map(launch));
     }
   } catch (err) {

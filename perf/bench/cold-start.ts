@@ -64,8 +64,8 @@ import {
   toHttpBinary,
 } from '@parley/eventing';
 import { BUNDLE_OPTIONS, build as buildBundles, functionEntry } from '@parley/launcher/build';
-import { infraEnv, REPO_ROOT } from '@parley/launcher/infra';
-import { bundleNode, planStack } from '@parley/launcher/stack';
+import { bundleNode, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
+import { planStack } from '@parley/launcher/stack';
 import { createTokenService } from '@parley/runtime';
 import { build as esbuild, type Plugin } from 'esbuild';
 

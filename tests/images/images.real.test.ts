@@ -24,18 +24,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEPLOYMENTS, type Deployable, ENV, type EnvName } from '@parley/eventing/deployments';
 import { build } from '@parley/launcher/build';
+import { bundleNode } from '@parley/launcher/infra';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freshShardSpec, infraEnv, REPO_ROOT, runId } from '../support/infra';
+import { freePort, freshShardSpec, infraEnv, REPO_ROOT, runId } from '../support/infra';
 
 /** The Node that runs the bundles: the images' Node 24 when PARLEY_NODE is set. */
-const NODE = process.env.PARLEY_NODE || process.execPath;
+const NODE = bundleNode();
 
 /** One step: build its tree, migrate, start, answer (generous: a loaded 2-core machine is slow). */
 const STEP_TIMEOUT = 120_000;
@@ -298,14 +298,6 @@ interface Proc {
 }
 
 const procs: Proc[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function run(
   name: string,

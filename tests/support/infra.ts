@@ -3,7 +3,8 @@
  * (from the launcher, which reads `.parley/infra.env`) and fresh per-run names.
  */
 import { randomBytes } from 'node:crypto';
-import { infraEnv } from '@parley/launcher/infra';
+import { createServer } from 'node:net';
+import { infraEnv, twoShardSpec } from '@parley/launcher/infra';
 
 export { type InfraEnv, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
 
@@ -16,7 +17,14 @@ export const runId = (): string => randomBytes(4).toString('hex');
  * @example const spec = freshShardSpec('messages'); await migrate(spec, migrations);
  */
 export function freshShardSpec(service: string): string {
-  const { MYSQL_A_URL, MYSQL_B_URL } = infraEnv();
-  const id = runId();
-  return `0-31=${MYSQL_A_URL}/t_${service}_${id}_0;32-63=${MYSQL_B_URL}/t_${service}_${id}_1`;
+  return twoShardSpec(infraEnv(), `t_${service}_${runId()}`);
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a process a test starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

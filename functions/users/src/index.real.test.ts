@@ -4,25 +4,17 @@
  * lookup over HTTP; without a valid config it refuses to start and says which variable is wrong.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { build } from '@parley/launcher/build';
-import { REPO_ROOT } from '@parley/tests/support/infra';
+import { bundleNode } from '@parley/launcher/infra';
+import { freePort, REPO_ROOT } from '@parley/tests/support/infra';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FreshUsersDb, freshUsersDb } from './testing';
 
 /** The start command of README.md, run from the repository root. */
 const startArgs = () => ['functions/users/dist/index.mjs'];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function start(port: number, env: Record<string, string>) {
-  const child = spawn(process.env.PARLEY_NODE || process.execPath, startArgs(), {
+  const child = spawn(bundleNode(), startArgs(), {
     cwd: REPO_ROOT,
     // Only its own environment, as in its container.
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
