@@ -23,6 +23,12 @@ export const GatewayLimitsSchema = z.object({
   COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How long graceful drain waits before closing what is left. */
   DRAIN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Proxies in front of the gateway that each append to X-Forwarded-For; the
+   * client address for per-address budgets is read that many entries from the
+   * right. 0 (the default): the socket's peer address, X-Forwarded-For ignored.
+   */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 });
 export type GatewayLimits = z.infer<typeof GatewayLimitsSchema>;
 

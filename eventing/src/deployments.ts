@@ -109,6 +109,11 @@ export const ENV = {
     required: false,
     doc: 'How long a SIGTERM drain waits for sockets to close.',
   },
+  TRUSTED_PROXY_HOPS: {
+    source: 'config',
+    required: false,
+    doc: 'Proxies in front of the gateway that append to X-Forwarded-For (0: use the peer address).',
+  },
 } as const satisfies Record<string, EnvVar>;
 export type EnvName = keyof typeof ENV;
 
@@ -270,6 +275,7 @@ export const DEPLOYMENTS = [
       'ABUSE_STRIKES',
       'COMMAND_TIMEOUT_MS',
       'DRAIN_TIMEOUT_MS',
+      'TRUSTED_PROXY_HOPS',
     ],
     scaling: 'always-on',
     scalingWhy: 'it holds the WebSockets; scaled by an HPA on CPU, drained on SIGTERM',

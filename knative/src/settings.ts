@@ -60,6 +60,9 @@ export const CONFIG_VALUES: Record<ConfigEnvName, string> = {
   ABUSE_STRIKES: '20',
   COMMAND_TIMEOUT_MS: '10000',
   DRAIN_TIMEOUT_MS: '10000',
+  // The gateway is a plain Deployment behind the cluster's ingress, which appends one
+  // X-Forwarded-For entry; an overlay with more proxies in front raises it.
+  TRUSTED_PROXY_HOPS: '1',
 };
 
 /**

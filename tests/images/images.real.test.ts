@@ -408,6 +408,7 @@ describe('images: every deployable runs from its image tree alone', () => {
       ABUSE_STRIKES: '20',
       COMMAND_TIMEOUT_MS: '10000',
       DRAIN_TIMEOUT_MS: '2000',
+      TRUSTED_PROXY_HOPS: '0',
     };
     nodeVersion = await new Promise<string>((resolve, reject) => {
       const c = spawn(NODE, ['--version'], { stdio: ['ignore', 'pipe', 'inherit'] });
