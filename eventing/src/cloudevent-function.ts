@@ -7,7 +7,7 @@
  * - 5xx: something transient failed — retry with backoff.
  * It also serves the ops endpoints, so the function is observable alone.
  */
-import { asParleyError, type Logger, mountOps, ParleyError } from '@parley/runtime';
+import { asParleyError, failpoint, type Logger, mountOps, ParleyError } from '@parley/runtime';
 import { type FunctionSpec, hostFunction, registerFunction } from '@parley/runtime/function-host';
 import { Hono } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -48,7 +48,10 @@ export async function invokeCloudEventFunction(
     throw new ParleyError('bad_request', `${fn.name} does not handle ${event.type}`);
   }
   try {
+    await failpoint(`${fn.name}.before-handle`);
     await fn.handle(event, { log: elog });
+    // Handled, but the source has not heard so: it redelivers (the offset is not committed).
+    await failpoint(`${fn.name}.before-reply`);
   } catch (err) {
     const e = asParleyError(err);
     if (e.retriable) elog.warn({ err, code: e.code }, 'event failed; will be retried');

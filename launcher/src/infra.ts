@@ -1,7 +1,8 @@
 /**
  * Where the real services of `tests/infra/up` listen, for the real-mode stack
  * and the tests that talk to them (`*.real.test.ts`, tests/integration). Read from `.parley/infra.env`,
- * which `up` writes; the environment overrides it.
+ * which `up` writes; the environment overrides it. PARLEY_INFRA_DIR names another set of services
+ * (as `up` itself reads it): the fault suite runs on its own set, so it can break them freely.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,8 +18,11 @@ export interface InfraEnv {
   ES_URL: string;
 }
 
+/** The state directory of the services `tests/infra/up` manages (PARLEY_INFRA_DIR, else .parley). */
+export const infraDir = (): string => process.env.PARLEY_INFRA_DIR || join(REPO_ROOT, '.parley');
+
 export function infraEnv(): InfraEnv {
-  const file = join(REPO_ROOT, '.parley', 'infra.env');
+  const file = join(infraDir(), 'infra.env');
   const fromFile: Record<string, string> = {};
   if (existsSync(file)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {

@@ -1,6 +1,7 @@
 export * from './auth';
 export * from './config';
 export * from './errors';
+export * from './failpoint';
 export * from './http-app';
 export * from './ids';
 export * from './logger';

@@ -11,6 +11,7 @@
  */
 import {
   asParleyError,
+  failpoint,
   installErrorHandler,
   type Logger,
   mountOps,
@@ -79,6 +80,8 @@ export function createKafkaSinkApp(opts: KafkaSinkAppOptions): Hono {
       opts.log.error({ err, ceId: event.id, ceType: event.type }, 'produce failed');
       return c.json(e.toBody(), e.retriable ? 503 : 400);
     }
+    // Produced, but the caller has not heard so: it retries, and the record is in Kafka twice.
+    await failpoint('kafka-sink.after-produce');
     produceSeconds.observe({ type: event.type }, (performance.now() - started) / 1000);
     events.inc({ type: event.type, outcome: 'produced' });
     return c.body(null, 202);

@@ -14,7 +14,7 @@
  *   (base64 of the first 1024 bytes of the response body) headers; then the
  *   partition moves on, so a poison record never blocks it.
  */
-import { asParleyError, type Logger } from '@parley/runtime';
+import { asParleyError, failpoint, type Logger } from '@parley/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { deadLetterTopic } from '../catalog';
 import { type AnyParleyEvent, fromKafkaRecord } from '../cloudevent';
@@ -199,6 +199,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       },
     });
     if (result.outcome === 'aborted') return 'leave';
+    // Delivered (or refused), offset not yet committed: a crash here redelivers.
+    await failpoint('kafka-source.before-commit');
     if (result.outcome === 'dead-letter') {
       const reason = result.retriable ? 'exhausted' : 'refused';
       elog.warn(

@@ -118,7 +118,7 @@ describe('message-write', () => {
     ).toMatch(/parley_message_store_latency_seconds_count 1/);
   });
 
-  it('a redelivered send stores one message, acks the sender and emits the fact again', async () => {
+  it('a redelivered send stores one message, repeats it to the room, acks the sender and emits the fact again', async () => {
     const t = setup();
     const command = send();
     await t.deliver(command);
@@ -129,9 +129,11 @@ describe('message-write', () => {
     expect(messages).toHaveLength(1);
     expect(t.fanout.published.map((p) => [p.channel, p.payload.kind])).toEqual([
       ['room:r_1', 'message'],
+      ['room:r_1', 'message'],
       ['user:u_alice', 'ack'],
     ]);
-    expect(t.fanout.published[1]?.payload).toEqual({ kind: 'ack', message: messages[0] });
+    expect(t.fanout.published[1]?.payload).toEqual({ kind: 'message', message: messages[0] });
+    expect(t.fanout.published[2]?.payload).toEqual({ kind: 'ack', message: messages[0] });
     expect(t.sink.emitted.map((e) => e.id)).toEqual([
       `${messages[0]?.id}.created`,
       `${messages[0]?.id}.created`,
@@ -178,6 +180,7 @@ describe('message-write', () => {
     t.members.delete('r_1:u_alice');
     expect((await t.deliver(command)).status).toBe(202);
     expect(t.fanout.published.map((p) => [p.channel, p.payload.kind])).toEqual([
+      ['room:r_1', 'message'],
       ['room:r_1', 'message'],
       ['user:u_alice', 'ack'],
     ]);
@@ -226,11 +229,11 @@ describe('message-write', () => {
     expect((await t.deliver(command)).status).toBe(503);
     expect((await t.deliver(command)).status).toBe(202);
     expect(await t.store.lastSeq('r_1')).toBe(1);
-    expect(t.fanout.published.map((p) => p.payload.kind)).toEqual(['message', 'ack']);
+    expect(t.fanout.published.map((p) => p.payload.kind)).toEqual(['message', 'message', 'ack']);
     expect(t.sink.emitted).toHaveLength(1);
   });
 
-  it('a failed fan-out is retried (503); the redelivery completes the work', async () => {
+  it('a failed fan-out is retried (503); the redelivery shows the message to the room live', async () => {
     const t = setup();
     const command = send();
     t.fanout.failNext = 1;
@@ -238,7 +241,9 @@ describe('message-write', () => {
     expect(t.sink.emitted).toEqual([]);
     expect((await t.deliver(command)).status).toBe(202);
     expect(await t.store.lastSeq('r_1')).toBe(1);
+    // Nobody saw it live the first time: the redelivery publishes it to the room.
     expect(t.fanout.published.map((p) => [p.channel, p.payload.kind])).toEqual([
+      ['room:r_1', 'message'],
       ['user:u_alice', 'ack'],
     ]);
     expect(t.sink.emitted).toHaveLength(1);

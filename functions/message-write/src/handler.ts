@@ -5,7 +5,8 @@
  *
  * Delivery is at least once, so every step is safe to repeat: the store is
  * idempotent on (room, sender, clientMsgId), the cache add replaces by seq,
- * and consumers of the fact dedupe by message id. A transient failure throws
+ * the live fan-out is repeated (receivers keep one message per seq), and
+ * consumers of the fact dedupe by message id. A transient failure throws
  * (the source redelivers); the redelivery finds the stored message and
  * completes whatever the first attempt did not.
  */
@@ -19,7 +20,7 @@ import {
 } from '@parley/eventing';
 import type { MessageStore } from '@parley/message-store';
 import type { RecentCache } from '@parley/message-store/recent-cache';
-import { type Logger, newId } from '@parley/runtime';
+import { failpoint, type Logger, newId } from '@parley/runtime';
 import type { MessageWriteMetrics } from './metrics';
 
 export interface MessageWriteDeps {
@@ -86,6 +87,7 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
         ts: now(),
       });
       if (created) deps.metrics?.storeLatency.observe(Math.max(0, message.ts - acceptedTs) / 1000);
+      await failpoint('message-write.after-commit');
 
       // 3. The cache before the fan-out, so a client that sees the message live
       //    and then asks for the latest page finds it cached. Best effort on
@@ -100,15 +102,17 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
         log.warn({ err, seq: message.seq }, 'recent cache add failed; continuing');
       }
 
-      // 4. Live delivery. A new message goes to the room (the sender's socket
-      //    takes it as its ack). A retry goes only to the sender as an ack: the
-      //    first attempt may already have published to the room.
-      if (created) {
-        await deps.fanout.publish(roomChannel(roomId), { kind: 'message', message });
-      } else {
-        await deps.fanout.publish(userChannel(actorId), { kind: 'ack', message });
-      }
+      // 4. Live delivery, to the room — also on a redelivery, because the
+      //    first attempt may have died between the commit and this publish
+      //    (then nobody saw the message live). Receivers keep one message per
+      //    seq, so a repeat costs a frame, never a duplicate in a timeline; the
+      //    sender's waiting socket takes it as its ack. A redelivery also acks
+      //    on the sender's channel: a sender who has left the room since is no
+      //    longer subscribed to it, but still waits for the ack.
+      await deps.fanout.publish(roomChannel(roomId), { kind: 'message', message });
+      if (!created) await deps.fanout.publish(userChannel(actorId), { kind: 'ack', message });
 
+      await failpoint('message-write.before-emit');
       // 5. The fact, always — also on a retry, since the first attempt may have
       //    failed before emitting it. Last, because real-time delivery should
       //    not wait for the sink. Its id derives from the message, so a
