@@ -5,9 +5,17 @@
  * - 2xx: done, commit the offset;
  * - 400: the event can never succeed (invalid, refused) — dead-letter it now;
  * - 5xx: something transient failed — retry with backoff.
- * It also serves the ops endpoints, so the function is observable alone.
+ * It also serves the probes and Parley's 404/405 answers; its metrics are
+ * served on the private METRICS_PORT by runtime's `serveFunction`.
  */
-import { asParleyError, failpoint, type Logger, mountOps, ParleyError } from '@parley/runtime';
+import {
+  asParleyError,
+  failpoint,
+  installErrorHandler,
+  type Logger,
+  mountProbes,
+  ParleyError,
+} from '@parley/runtime';
 import { type FunctionSpec, hostFunction, registerFunction } from '@parley/runtime/function-host';
 import { Hono } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -63,7 +71,8 @@ export async function invokeCloudEventFunction(
 /** @example registerFunction('message-write', cloudEventApp(messageWrite, { log, registry })) */
 export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions): Hono {
   const app = new Hono();
-  mountOps(app, { registry: opts.registry, ...(opts.ready ? { ready: opts.ready } : {}) });
+  installErrorHandler(app, opts.log);
+  mountProbes(app, opts.ready ? { ready: opts.ready } : {});
   const handled = new Counter({
     name: 'parley_events_handled_total',
     help: 'CloudEvents handled by this function, by type and outcome',

@@ -10,8 +10,8 @@
  * registered app over HTTP.
  *
  * CloudEvent functions are HTTP apps too: one process answers `/healthz`,
- * `/readyz` and `/metrics` and chooses the status of a refused event (4xx:
- * dead-letter it; 5xx: retry it). The host is Parley's own, not the Functions
+ * `/readyz` (and `/metrics`, on its private METRICS_PORT) and chooses the
+ * status of a refused event (4xx: dead-letter it; 5xx: retry it). The host is Parley's own, not the Functions
  * Framework's (docs/decisions.md D28: its Express stack and per-request
  * `domain` cost 25-57 % of each event's CPU and ~100 ms of every cold start,
  * for features Parley does not use).
@@ -52,7 +52,7 @@ type ConfigSchema = z.ZodObject<any>;
 export interface FunctionSpec<S extends ConfigSchema, D> {
   /** The deployable's name in the deployment table, and the Functions Framework target. */
   name: string;
-  /** Exactly the variables the function reads (besides PORT/HOST of the server and LOG_LEVEL). */
+  /** Exactly the variables the function reads (besides PORT/HOST/METRICS_PORT of the server and LOG_LEVEL). */
   config: S;
   adapters: (cfg: z.infer<S>, ctx: FunctionContext) => Adapters<D>;
 }
@@ -70,6 +70,8 @@ export async function closeFunctions(): Promise<void> {
 }
 
 const registered = new Map<string, Hono>();
+/** The registry the host made for each function it hosted, for `serveFunction`'s metrics port. */
+const registries = new Map<string, Registry>();
 
 /** Registers a function's app under its name, for `serveFunction` (and tests). */
 export function registerFunction(name: string, app: Hono): void {
@@ -83,6 +85,9 @@ export function registeredFunction(name: string): Hono {
   if (!app) throw new Error(`no function ${name} is registered: import its src/index.ts first`);
   return app;
 }
+
+/** The metrics registry `hostFunction` made for `name`; undefined if it hosted no such function. */
+export const functionRegistry = (name: string): Registry | undefined => registries.get(name);
 
 /** A function's or a step's config: its own variables and LOG_LEVEL. Throws ConfigError. */
 const loadWithLogLevel = <S extends ConfigSchema>(
@@ -114,6 +119,7 @@ export function hostFunction<S extends ConfigSchema, D>(
     log: createLogger(spec.name, cfg.LOG_LEVEL),
     registry: createMetricsRegistry(spec.name),
   };
+  registries.set(spec.name, ctx.registry);
   const adapters = spec.adapters(cfg, ctx);
   closers.add(adapters.close);
   return { ctx, adapters };

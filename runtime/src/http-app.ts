@@ -1,17 +1,21 @@
 /**
  * The error handling every Parley hono app shares: a ParleyError becomes its
- * protocol status and body; anything else is a logged 500 `internal`.
+ * protocol status and body; anything else is a logged 500 `internal`; a path
+ * without a route is a 404 `not_found`, or a 405 `method_not_allowed` when it
+ * has routes for other methods (allowed-methods.ts).
  */
 import type { Context, Hono } from 'hono';
 import { Hono as HonoApp } from 'hono';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
+import { notFoundOrNotAllowed } from './allowed-methods';
 import { asParleyError, describeIssues, ParleyError } from './errors';
 import type { Logger } from './logger';
-import { mountOps } from './ops';
+import { mountProbes } from './ops';
 
 /**
- * A function's app with Parley's error handling and the ops endpoints in place.
+ * A function's app with Parley's error handling and the probes (`/healthz`, `/readyz`) in place.
+ * Its `/metrics` is not here: `serveFunction` serves the registry on the private METRICS_PORT.
  * @example const app = functionApp(deps); app.get('/api/v1/rooms', requireAuth(tokens), …);
  */
 export function functionApp(opts: {
@@ -21,7 +25,7 @@ export function functionApp(opts: {
 }): Hono {
   const app = new HonoApp();
   installErrorHandler(app, opts.log);
-  mountOps(app, { registry: opts.registry, ...(opts.ready ? { ready: opts.ready } : {}) });
+  mountProbes(app, opts.ready ? { ready: opts.ready } : {});
   return app;
 }
 
@@ -33,9 +37,7 @@ export function installErrorHandler(app: Hono, log: Logger): void {
       log.warn({ err, path: c.req.path }, 'dependency unavailable');
     return c.json(e.toBody(), e.status as 500);
   });
-  app.notFound((c) =>
-    c.json(new ParleyError('not_found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404),
-  );
+  app.notFound(notFoundOrNotAllowed(app));
 }
 
 /** Parses a JSON body with a schema; a clear 400 on anything else. */

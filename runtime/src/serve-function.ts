@@ -1,7 +1,8 @@
 /**
  * Serves one registered function over HTTP with @hono/node-server, bound to
  * HOST (127.0.0.1 by default; the images set 0.0.0.0) on PORT (8080; Knative
- * sets it).
+ * sets it), and its metrics registry on the private METRICS_PORT (if set: the
+ * manifests set 9464; see ops.ts).
  *
  * A function's bundle (`dist/index.mjs`, see launcher/src/build.ts) is its
  * `src/index.ts`, which registers the function, followed by `serveFunction`.
@@ -12,11 +13,13 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { z } from 'zod';
 import { loadConfig } from './config';
-import { closeFunctions, registeredFunction } from './function-host';
+import { closeFunctions, functionRegistry, registeredFunction } from './function-host';
+import { MetricsPortSchema, type MetricsServer, serveMetrics } from './ops';
 
 export const ListenConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: MetricsPortSchema,
 });
 
 /**
@@ -30,21 +33,39 @@ export function serveFunction(
   target: string,
   env: Record<string, string | undefined> = process.env,
 ): Server {
-  const { PORT, HOST } = loadConfig(ListenConfigSchema, env);
+  const { PORT, HOST, METRICS_PORT } = loadConfig(ListenConfigSchema, env);
   const app = registeredFunction(target);
-  const server = serve({ fetch: app.fetch, port: PORT, hostname: HOST }, (info) => {
+  const say = (level: 'info' | 'fatal', msg: string, fields: Record<string, unknown>) =>
     console.log(
-      JSON.stringify({
-        level: 'info',
-        time: new Date().toISOString(),
-        service: target,
-        msg: 'function listening',
-        url: `http://${HOST}:${info.port}/`,
-      }),
+      JSON.stringify({ level, time: new Date().toISOString(), service: target, msg, ...fields }),
     );
-  }) as Server;
+  const server = serve({ fetch: app.fetch, port: PORT, hostname: HOST }, (info) =>
+    say('info', 'function listening', { url: `http://${HOST}:${info.port}/` }),
+  ) as Server;
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  // The metrics server lives as long as the function's: scrapeable while it drains, closed with it.
+  const registry = functionRegistry(target);
+  if (registry && METRICS_PORT !== undefined) {
+    let metrics: MetricsServer | undefined;
+    let closed = false;
+    server.once('close', () => {
+      closed = true;
+      void metrics?.close();
+    });
+    serveMetrics(registry, { port: METRICS_PORT, host: HOST }).then(
+      (m) => {
+        metrics = m;
+        if (closed) void m?.close();
+        else say('info', 'metrics listening', { url: `${m?.url}/metrics` });
+      },
+      (err: Error) => {
+        // A port the pod cannot bind is a deployment error: stop with one line, as for bad config.
+        say('fatal', 'cannot start', { reason: err.message });
+        process.exit(1);
+      },
+    );
+  }
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -260,13 +260,12 @@ describe('internal routes', () => {
     });
   });
 
-  it('serves the ops routes', async () => {
+  it('serves the probes; its metrics only on the private port (serveFunction)', async () => {
     const t = await setup(1);
     expect((await t.get('/healthz', null)).status).toBe(200);
     expect((await t.get('/readyz', null)).status).toBe(200);
     await t.page('?limit=1');
-    expect(await (await t.get('/metrics', null)).text()).toMatch(
-      /parley_recent_cache_reads_total\{outcome="hit"\} 1/,
-    );
+    expect(await t.cacheReads()).toEqual({ hit: 1 });
+    expect((await t.get('/metrics', null)).status).toBe(404);
   });
 });

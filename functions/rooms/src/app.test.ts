@@ -116,9 +116,46 @@ describe('rooms', () => {
     });
   });
 
-  it('serves the ops endpoints', async () => {
+  it('serves the probes; /metrics only on the private port (serveFunction)', async () => {
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(200);
-    expect((await get('/metrics')).status).toBe(200);
+    expect((await get('/metrics')).status).toBe(404);
+  });
+
+  describe('a method a path does not take', () => {
+    const send = (method: string, path: string) => app.request(path, { method });
+
+    it.each([
+      ['PUT', '/api/v1/rooms', 'GET, HEAD, OPTIONS'],
+      ['DELETE', '/api/v1/rooms/r_team', 'GET, HEAD, OPTIONS'],
+      ['POST', '/internal/rooms/r_team/member-ids', 'GET, HEAD, OPTIONS'],
+      ['PATCH', '/readyz', 'GET, HEAD, OPTIONS'],
+    ])('%s %s is a 405 method_not_allowed with Allow: %s', async (method, path, allow) => {
+      const res = await send(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(await res.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
+    });
+
+    it('an unknown path stays a 404 not_found, whatever the method', async () => {
+      for (const method of ['GET', 'PUT', 'OPTIONS']) {
+        const res = await send(method, '/api/v1/nope');
+        expect(res.status).toBe(404);
+        expect(res.headers.get('allow')).toBeNull();
+        expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
+      }
+    });
+
+    it('OPTIONS on a known path answers 204 with Allow; HEAD is answered like GET', async () => {
+      const options = await send('OPTIONS', '/api/v1/rooms/r_team');
+      expect(options.status).toBe(204);
+      expect(options.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+      const head = await app.request('/api/v1/rooms', {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${await tokens.sign(alice)}` },
+      });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+    });
   });
 });
