@@ -5,6 +5,7 @@
  */
 import type { EventSink, Fanout } from '@parley/eventing';
 import type { Logger, ServiceClient, TokenService } from '@parley/runtime';
+import type { AttemptStore } from '@parley/runtime/attempts/attempt-store';
 import type { Registry } from 'prom-client';
 import type { GatewayLimits } from './config';
 
@@ -23,6 +24,11 @@ export interface GatewayDeps {
   registry: Registry;
   limits: GatewayLimits;
   allowedOrigins: string[];
+  /**
+   * Login and sign-up throttle state: Redis in the real mode (shared by every gateway); memory
+   * (this gateway alone) when absent.
+   */
+  attempts?: AttemptStore;
   /** Extra readiness checks (Redis, Kafka). */
   ready?: () => Promise<boolean>;
   /** Serves the web client's files, if built (issue 4). */

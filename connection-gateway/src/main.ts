@@ -14,8 +14,10 @@ import {
   createTokenService,
   membershipWithFallback,
   roomsMembershipLoader,
+  serveMetrics,
   serviceClient,
 } from '@parley/runtime';
+import { RedisAttemptStore } from '@parley/runtime/attempts/attempt-store.redis';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { readGatewayConfig } from './config';
 import { startGateway } from './server';
@@ -46,6 +48,7 @@ const commands = kafkaEventSink(kafka);
 await commands.connect();
 const rooms = serviceClient(cfg.ROOMS_URL);
 const membership = new RedisMembershipCache(redis);
+const registry = createMetricsRegistry('connection-gateway');
 
 const gateway = await startGateway(
   {
@@ -58,15 +61,20 @@ const gateway = await startGateway(
     messages: serviceClient(cfg.MESSAGES_URL),
     search: serviceClient(cfg.SEARCH_URL),
     log,
-    registry: createMetricsRegistry('connection-gateway'),
+    registry,
     limits: cfg,
     allowedOrigins: cfg.ALLOWED_ORIGINS,
+    // Login and sign-up throttles are shared by every gateway.
+    attempts: new RedisAttemptStore(redis),
     ready: async () => commands.isConnected() && (await redis.ping()) === 'PONG',
     staticRoot: webClientRoot(),
   },
   { port: cfg.PORT, host: cfg.HOST },
 );
 log.info({ url: gateway.url }, 'connection gateway listening');
+// /metrics on the private port only (the Service exposes PORT alone); it lives until the exit.
+const metrics = await serveMetrics(registry, { port: cfg.METRICS_PORT, host: cfg.HOST });
+if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
 
 let stopping = false;
 const stop = async (signal: string) => {

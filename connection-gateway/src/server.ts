@@ -6,19 +6,28 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import { CLOSE_CODES, LIMITS } from '@parley/protocol';
-import { installErrorHandler, mountOps, ParleyError, type TokenClaims } from '@parley/runtime';
+import { installErrorHandler, mountProbes, ParleyError, type TokenClaims } from '@parley/runtime';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { Counter, Gauge } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { UserBudgets } from './budgets';
 import { CommandWaiter } from './commands';
 import type { GatewayDeps } from './deps';
 import { createApi } from './http/api';
 import { serveWebClient } from './http/static';
-import { PROTOCOL_NAME, tokenFromUpgrade } from './middleware/auth';
+import {
+  BEARER_PROTOCOL_PREFIX,
+  PROTOCOL_NAME,
+  tokenFromUpgrade,
+  verifyUser,
+} from './middleware/auth';
+import { clientAddress } from './middleware/client-address';
 import { originAllowed } from './middleware/origin';
+import { addressKey } from './middleware/request-address';
+import { ConnectionCaps } from './ws/connection-caps';
 import { handleFrame } from './ws/frames';
 import { Hub } from './ws/hub';
 import { Session } from './ws/session';
@@ -27,6 +36,8 @@ export interface Gateway {
   server: Server;
   url: string;
   hub: Hub;
+  /** The per-user budgets, also for the HTTP API's history (`takeBytes`). */
+  budgets: UserBudgets;
   /** Stops taking connections, closes sockets with 1001, waits for in-flight work (SIGTERM). */
   drain(): Promise<void>;
 }
@@ -42,12 +53,36 @@ const HTTP_BODY_MAX_BYTES = 64 * 1024;
  */
 const QUEUE_MAX_FRAMES = 256;
 const QUEUE_MAX_BYTES = 1024 * 1024;
+/**
+ * TCP connections taken past MAX_CONNECTIONS, so /healthz and /readyz still answer when the
+ * gateway is full: such a connection is served the probes only (anything else: 503), with
+ * `connection: close`, and is destroyed after RESERVE_LIFETIME_MS. Past these too, Node closes
+ * new connections at once (server.maxConnections), so file descriptors never run out.
+ */
+export const RESERVE_CONNECTIONS = 16;
+const RESERVE_LIFETIME_MS = 2_000;
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+/** An idle keep-alive HTTP connection is closed after this (Node's default). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** A heartbeat-silent socket is dropped after this many intervals without a pong or a frame. */
+const HEARTBEAT_MISSES = 2;
 const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
+
+/** True when a client offers only `bearer.<token>` subprotocols: selecting one would echo the token. */
+function offersOnlyBearer(header: string | undefined): boolean {
+  const offered = (header ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return offered.length > 0 && offered.every((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
+}
 
 export async function startGateway(
   deps: GatewayDeps,
@@ -57,6 +92,11 @@ export async function startGateway(
   let draining = false;
   const hub = new Hub(deps.fanout, log);
   const waiter = new CommandWaiter(deps.fanout, deps.commands, limits.COMMAND_TIMEOUT_MS);
+  const budgets = new UserBudgets(limits);
+  const caps = new ConnectionCaps(limits.MAX_SOCKETS_PER_USER, limits.MAX_SOCKETS_PER_ADDRESS);
+  /** Open TCP connections, and those of them taken past MAX_CONNECTIONS (probes only). */
+  let tcpOpen = 0;
+  const reserved = new WeakSet<object>();
 
   const connections = new Gauge({
     name: 'parley_gateway_connections',
@@ -84,12 +124,29 @@ export async function startGateway(
     help: 'Client frames received',
     registers: [registry],
   });
+  const heartbeatDrops = new Counter({
+    name: 'parley_gateway_heartbeat_drops_total',
+    help: 'Sockets dropped for answering no heartbeat ping',
+    registers: [registry],
+  });
 
   const app = new Hono();
   installErrorHandler(app, log);
-  mountOps(app, {
-    registry,
-    ready: async () => !draining && (deps.ready ? await deps.ready() : true),
+  // A connection past MAX_CONNECTIONS is served the probes only.
+  app.use('*', async (c, next) => {
+    const socket = (c.env as HttpBindings | undefined)?.incoming?.socket;
+    if (!socket || !reserved.has(socket)) return next();
+    c.header('connection', 'close');
+    if (PROBE_PATHS.has(c.req.path)) return next();
+    return c.json(
+      { error: { code: 'unavailable', message: 'the gateway is full; try again later' } },
+      503,
+    );
+  });
+  mountProbes(app, {
+    // A full gateway is not ready: the load balancer sends new clients elsewhere.
+    ready: async () =>
+      !draining && tcpOpen <= limits.MAX_CONNECTIONS && (deps.ready ? await deps.ready() : true),
   });
   app.use(
     '/api/v1/*',
@@ -107,18 +164,44 @@ export async function startGateway(
         ),
     }),
   );
-  app.route('/api/v1', createApi(deps, waiter));
+  app.route('/api/v1', createApi(deps, waiter, { budgets }));
   if (deps.staticRoot) serveWebClient(app, deps.staticRoot);
 
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: HARD_MAX_PAYLOAD,
-    // Select `parley.v1` when offered, so the token is not echoed back in the response.
+    // `parley.v1` when offered; never a `bearer.<token>`, which would echo the token back
+    // (a handshake that offers only those is refused before it gets here).
     handleProtocols: (protocols) =>
-      protocols.has(PROTOCOL_NAME) ? PROTOCOL_NAME : (protocols.values().next().value ?? false),
+      protocols.has(PROTOCOL_NAME)
+        ? PROTOCOL_NAME
+        : ([...protocols].find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? false),
   });
 
-  const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }) as Server;
+  const headersTimeout = limits.HTTP_HEADERS_TIMEOUT_MS;
+  const server = serve({
+    fetch: app.fetch,
+    port: opts.port,
+    hostname: opts.host,
+    serverOptions: {
+      // Counted from the connection's start: also an idle connection that never sends a request.
+      headersTimeout,
+      // Headers and body: a slow body holds its connection this long at most (Node's default: 300 s).
+      requestTimeout: Math.max(limits.HTTP_REQUEST_TIMEOUT_MS, headersTimeout),
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // How often Node looks for connections past those timeouts.
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    },
+  }) as Server;
+  server.maxConnections = limits.MAX_CONNECTIONS + RESERVE_CONNECTIONS;
+  server.on('connection', (socket: Duplex) => {
+    tcpOpen++;
+    socket.once('close', () => tcpOpen--);
+    if (tcpOpen <= limits.MAX_CONNECTIONS) return;
+    reserved.add(socket);
+    const t = setTimeout(() => socket.destroy(), RESERVE_LIFETIME_MS);
+    socket.once('close', () => clearTimeout(t));
+  });
   await new Promise<void>((resolve, reject) => {
     if (server.listening) resolve();
     server.once('listening', () => resolve());
@@ -139,20 +222,90 @@ export async function startGateway(
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== '/ws') return reject(socket, 404, 'not_found', 'no such endpoint');
     if (draining) return reject(socket, 503, 'unavailable', 'gateway is draining; reconnect');
+    if (reserved.has(socket))
+      return reject(socket, 503, 'unavailable', 'the gateway is full; reconnect with backoff');
     if (!originAllowed(req.headers.origin, deps.allowedOrigins)) {
       return reject(socket, 403, 'forbidden', 'origin not allowed');
     }
-    deps.tokens.verify(tokenFromUpgrade(url, req.headers['sec-websocket-protocol'])).then(
-      (claims) => wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, claims)),
-      (err) =>
+    // A browser fails a handshake whose offered subprotocols got no answer, so selecting none
+    // would not help: say why instead, before any work.
+    if (offersOnlyBearer(req.headers['sec-websocket-protocol'])) {
+      const offer = `["${PROTOCOL_NAME}", "bearer.<token>"]`;
+      return reject(
+        socket,
+        400,
+        'bad_request',
+        `offer the subprotocols ${offer}: the server selects ${PROTOCOL_NAME} and never echoes a token`,
+      );
+    }
+    // Per address as the HTTP budgets count it: IPv4 as it is, IPv6 by its /64.
+    const address = addressKey(
+      clientAddress(
+        req.socket.remoteAddress,
+        req.headers['x-forwarded-for'],
+        limits.TRUSTED_PROXY_HOPS,
+      ),
+    );
+    if (!caps.takeAddress(address)) {
+      const max = limits.MAX_SOCKETS_PER_ADDRESS;
+      return reject(socket, 429, 'rate_limited', `at most ${max} WebSockets per client address`);
+    }
+    socket.once('close', () => caps.releaseAddress(address));
+    // Accepted or refused within HANDSHAKE_TIMEOUT_MS, whatever the token check waits for.
+    let settled = false;
+    const deadline = setTimeout(() => {
+      settled = true;
+      reject(socket, 503, 'unavailable', 'the handshake took too long; reconnect');
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    }, limits.HANDSHAKE_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(deadline));
+    // A valid token of a user who exists (401 otherwise; 503 while the users function cannot say).
+    verifyUser(deps, tokenFromUpgrade(url, req.headers['sec-websocket-protocol'])).then(
+      (claims) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (!caps.takeUser(claims.userId)) {
+          const max = limits.MAX_SOCKETS_PER_USER;
+          return reject(
+            socket,
+            429,
+            'rate_limited',
+            `at most ${max} WebSockets per user; close one`,
+          );
+        }
+        socket.once('close', () => caps.releaseUser(claims.userId));
+        wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, claims));
+      },
+      (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (err instanceof ParleyError && err.code === 'unavailable') {
+          return reject(socket, 503, 'unavailable', err.message);
+        }
         reject(
           socket,
           401,
           'unauthorized',
           err instanceof ParleyError ? err.message : 'invalid token',
-        ),
+        );
+      },
     );
   });
+
+  // The heartbeat: every socket is pinged each interval (see onConnection).
+  const beats = new Set<() => void>();
+  const heartbeat = setInterval(() => {
+    for (const beat of beats) {
+      try {
+        beat();
+      } catch (err) {
+        log.warn({ err }, 'heartbeat ping failed');
+      }
+    }
+  }, limits.HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
 
   async function onConnection(ws: WebSocket, claims: TokenClaims): Promise<void> {
     if (draining) {
@@ -164,6 +317,7 @@ export async function startGateway(
       perSecond: limits.RATE_FRAMES_PER_SEC,
       burst: limits.RATE_BURST,
       strikes: limits.ABUSE_STRIKES,
+      rateLimitedStrikes: limits.RATE_LIMITED_STRIKES,
     });
     const slog = log.child({ sessionId: session.id, userId: session.userId });
     // Frames are handled one at a time, in order; those that arrive before the
@@ -171,8 +325,26 @@ export async function startGateway(
     let chain: Promise<void> = Promise.resolve();
     let queuedFrames = 0;
     let queuedBytes = 0;
-    const frameDeps = { ...deps, refused };
+    const frameDeps = { ...deps, refused, budgets };
+    // A socket that answers no ping and sends no frame for HEARTBEAT_MISSES intervals is a dead
+    // peer: it is terminated, which removes it from the hub and gives back its slots.
+    let silentBeats = 0;
+    const beat = () => {
+      if (silentBeats >= HEARTBEAT_MISSES) {
+        heartbeatDrops.inc();
+        slog.info('no answer to the heartbeat; dropping the socket');
+        ws.terminate();
+        return;
+      }
+      silentBeats++;
+      ws.ping();
+    };
+    beats.add(beat);
+    ws.on('pong', () => {
+      silentBeats = 0;
+    });
     ws.on('message', (data, isBinary) => {
+      silentBeats = 0;
       if (session.closed) return;
       framesIn.inc();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
@@ -197,11 +369,16 @@ export async function startGateway(
       Math.max(0, Math.min(claims.exp * 1000 - Date.now(), 2 ** 31 - 1)),
     );
     ws.on('close', () => {
+      beats.delete(beat);
       clearTimeout(expiry);
       session.closed = true;
       void hub.remove(session).catch((err) => slog.warn({ err }, 'unsubscribe failed'));
     });
-    ws.on('error', (err) => slog.warn({ err }, 'socket error'));
+    // A client breaking the WebSocket protocol (bad UTF-8, reserved bits, …): ws closes it with
+    // the right code; one line without a stack, not a warning per bad client.
+    ws.on('error', (err) =>
+      slog.info({ reason: err.message, code: (err as { code?: string }).code }, 'socket error'),
+    );
     const setup = (async () => {
       // The user channel first: a room event published while the room list is
       // loading is then recorded, and applied over the (older) list below.
@@ -230,10 +407,12 @@ export async function startGateway(
   return {
     server,
     hub,
+    budgets,
     url: `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`,
     async drain() {
       if (draining) return;
       draining = true;
+      clearInterval(heartbeat);
       log.info({ sessions: hub.sessionCount }, 'draining');
       for (const s of hub.allSessions())
         s.close(CLOSE_CODES.goingAway.code, 'server restarting; reconnect');

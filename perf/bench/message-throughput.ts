@@ -139,7 +139,16 @@ if (!url) {
     gatewayPort: 18080,
     portBase: 18100,
     dbPrefix: 'parley_bench',
-    env: { RATE_FRAMES_PER_SEC: '100000', RATE_BURST: '100000', LOG_LEVEL: 'warn' },
+    env: {
+      // Throughput, not abuse: every per-socket and per-user frame budget out of the way.
+      RATE_FRAMES_PER_SEC: '100000',
+      RATE_BURST: '100000',
+      RATE_USER_FRAMES_PER_SEC: '100000',
+      RATE_USER_BURST: '100000',
+      RATE_SEND_PER_SEC: '100000',
+      RATE_SEND_BURST: '100000',
+      LOG_LEVEL: 'warn',
+    },
     verbose: true,
   });
   url = stack.gatewayUrl;

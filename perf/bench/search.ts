@@ -134,7 +134,16 @@ const stack = await startStack({
   gatewayPort: 18080,
   portBase: 18100,
   dbPrefix: 'parley_bench',
-  env: { RATE_FRAMES_PER_SEC: '100000', RATE_BURST: '100000', LOG_LEVEL: 'warn' },
+  env: {
+    // Throughput, not abuse: every per-socket and per-user frame budget out of the way.
+    RATE_FRAMES_PER_SEC: '100000',
+    RATE_BURST: '100000',
+    RATE_USER_FRAMES_PER_SEC: '100000',
+    RATE_USER_BURST: '100000',
+    RATE_SEND_PER_SEC: '100000',
+    RATE_SEND_BURST: '100000',
+    LOG_LEVEL: 'warn',
+  },
   verbose: true,
 });
 try {
@@ -264,7 +273,7 @@ try {
   await prober;
   ws.close();
   // message-index's own view: created → written (before the refresh), from its histogram.
-  const metrics = await (await fetch('http://127.0.0.1:18107/metrics')).text();
+  const metrics = await (await fetch(`${stack.metricsUrls['message-index']}/metrics`)).text();
   const metric = (name: string) =>
     Number(metrics.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
   const written = {

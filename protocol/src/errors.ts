@@ -37,13 +37,27 @@ export const ERROR_CODES = {
   },
   not_member: { status: 403, retriable: false, doc: 'The user is not a member of the room.' },
   not_found: { status: 404, retriable: false, doc: 'No such user, room or route.' },
+  method_not_allowed: {
+    status: 405,
+    retriable: false,
+    doc: 'The path exists, but not with this method; the Allow header lists the methods it takes.',
+  },
+  weak_password: {
+    status: 400,
+    retriable: false,
+    doc: 'Sign-up with a password that is too common, contains the username, or is a pattern.',
+  },
   username_taken: { status: 409, retriable: false, doc: 'Sign-up with a username that exists.' },
   conflict: {
     status: 409,
     retriable: false,
     doc: 'The request conflicts with the current state (for example a DM with yourself).',
   },
-  rate_limited: { status: 429, retriable: true, doc: 'Too many frames or requests; slow down.' },
+  rate_limited: {
+    status: 429,
+    retriable: true,
+    doc: 'Too many frames, requests or connections; slow down (error frames say `retryAfterMs`).',
+  },
   timeout: {
     status: 504,
     retriable: true,
@@ -73,6 +87,8 @@ export const CLOSE_CODES = {
   normal: { code: 1000, reconnect: false },
   /** The gateway is draining (deploy, scale-in): reconnect with backoff. */
   goingAway: { code: 1001, reconnect: true },
+  /** A text frame that is not valid UTF-8 (the WebSocket layer closes with it). Fix the client. */
+  invalidPayload: { code: 1007, reconnect: false },
   /** The client kept sending refused frames. Do not reconnect in a loop. */
   policyViolation: { code: 1008, reconnect: false },
   /** The client kept sending oversized frames. */

@@ -15,7 +15,28 @@ import {
   SeqSchema,
 } from './model';
 
+// z.number() refuses Infinity and NaN (JSON.parse turns 1e400 into Infinity, which JSON.stringify would echo as null).
 const Ref = z.union([z.string().max(64), z.number()]).optional();
+
+/**
+ * Names of Object.prototype's machinery are never room ids. zod drops a `__proto__` key from a
+ * record without a word (so `{"__proto__": 0}` would sync nothing and say nothing): they are
+ * refused here, by name, before the record is parsed.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const SyncRoomsSchema = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (typeof v !== 'object' || v === null) return;
+    for (const k of Object.keys(v))
+      if (RESERVED_KEYS.has(k))
+        ctx.addIssue({ code: 'custom', message: `"${k}" is not a room id`, path: [k] });
+  })
+  .pipe(
+    z
+      .record(IdSchema, SeqSchema)
+      .refine((r) => Object.keys(r).length <= LIMITS.syncRoomsMax, 'too many rooms'),
+  );
 
 export const SendFrameSchema = z.object({
   type: z.literal('send'),
@@ -25,9 +46,7 @@ export const SendFrameSchema = z.object({
 });
 export const SyncFrameSchema = z.object({
   type: z.literal('sync'),
-  rooms: z
-    .record(IdSchema, SeqSchema)
-    .refine((r) => Object.keys(r).length <= LIMITS.syncRoomsMax, 'too many rooms'),
+  rooms: SyncRoomsSchema,
 });
 export const TypingFrameSchema = z.object({ type: z.literal('typing'), roomId: IdSchema });
 export const ReadFrameSchema = z.object({
@@ -58,4 +77,11 @@ export type ServerFrame =
   | { type: 'unread'; roomId: string; count: number }
   | { type: 'presence'; userId: string; online: boolean }
   | { type: 'pong'; ref?: string | number }
-  | { type: 'error'; code: ErrorCode; message: string; ref?: string | number };
+  | {
+      type: 'error';
+      code: ErrorCode;
+      message: string;
+      ref?: string | number;
+      /** With `rate_limited`: how long to wait before sending the refused frame again. */
+      retryAfterMs?: number;
+    };

@@ -22,3 +22,12 @@ export function requireAuth(tokens: TokenService): MiddlewareHandler {
     await next();
   };
 }
+
+/**
+ * Set by the gateway on a login it forwards when the client's address has logged in to that
+ * account before (its login throttle knows): the users function hashes such a login first, so a
+ * flood from strangers cannot keep the account's owner out. Cluster-internal, like `/internal`
+ * routes: the gateway never forwards a client's own headers but `content-type` and
+ * `authorization`.
+ */
+export const KNOWN_ADDRESS_HEADER = 'x-parley-known-address';

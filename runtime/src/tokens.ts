@@ -3,6 +3,7 @@
  * gateway checks them at the WebSocket handshake and on every HTTP call; the
  * HTTP functions check them again, so no function trusts a caller blindly.
  */
+import { IdSchema } from '@parley/protocol';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { ParleyError } from './errors';
 
@@ -43,14 +44,15 @@ export function createTokenService(secret: string, ttlSeconds = 24 * 3600): Toke
       if (!token) throw new ParleyError('unauthorized', 'missing token');
       try {
         const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
+        // A subject that is not a well-formed user id (empty, say) names no user: never a session.
         if (
-          typeof payload.sub !== 'string' ||
+          !IdSchema.safeParse(payload.sub).success ||
           typeof payload.username !== 'string' ||
           !payload.exp
         ) {
           throw new ParleyError('unauthorized', 'malformed token');
         }
-        return { userId: payload.sub, username: payload.username, exp: payload.exp };
+        return { userId: payload.sub as string, username: payload.username, exp: payload.exp };
       } catch (err) {
         if (err instanceof ParleyError) throw err;
         const expired = err instanceof errors.JWTExpired;

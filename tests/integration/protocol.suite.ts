@@ -5,6 +5,7 @@
  * embedded mode (connection-gateway/src/embedded.test.ts).
  */
 
+import { randomBytes } from 'node:crypto';
 import { type Account, Api, HttpError, WsClient } from '@parley/perf/client';
 import { LIMITS, type Message, type Room, type ServerFrame } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -407,6 +408,30 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
     });
 
+    it('answers a wrong method on an API path 405 with Allow, and keeps /metrics off this port', async () => {
+      for (const [method, path, allow] of [
+        ['PUT', '/api/v1/rooms', 'GET, HEAD, POST, OPTIONS'],
+        ['DELETE', '/api/v1/me', 'GET, HEAD, OPTIONS'],
+        ['GET', '/api/v1/auth/login', 'POST, OPTIONS'],
+      ] as const) {
+        const res = await fetch(`${api.baseUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${alice.token}` },
+        });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.get('allow')).toBe(allow);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+          'method_not_allowed',
+        );
+      }
+      // /metrics is on each process's private METRICS_PORT; the web client's stamp is never served.
+      for (const path of ['/metrics', '/.source-hash']) {
+        const res = await fetch(`${api.baseUrl}${path}`);
+        expect(res.status, path).toBe(404);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+      }
+    });
+
     it('refuses a bad token at the handshake (401) and a foreign Origin (403)', async () => {
       expect(await WsClient.handshakeStatus(`${api.wsUrl()}?token=not-a-token`)).toBe(401);
       expect(await WsClient.handshakeStatus(api.wsUrl())).toBe(401);
@@ -423,6 +448,50 @@ export function describeProtocolSuite(name: string, baseUrl: () => string): void
       await expect(api.call('GET', '/api/v1/me', { token: 'nope' })).rejects.toBeInstanceOf(
         HttpError,
       );
+    });
+
+    it('refuses a handshake offering only bearer.<token> (400), so the token is never echoed', async () => {
+      expect(
+        await WsClient.handshakeStatus(api.wsUrl(), { protocols: [`bearer.${alice.token}`] }),
+      ).toBe(400);
+    });
+
+    it('refuses a weak password at sign-up with 400 weak_password that says why', async () => {
+      const username = `weak_${randomBytes(4).toString('hex')}`;
+      for (const password of ['password', '12345678', '        ', username, 'abcdefgh']) {
+        const res = await fetch(`${api.baseUrl}/api/v1/auth/signup`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username, password }),
+        });
+        expect(res.status, password).toBe(400);
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        expect(error.code).toBe('weak_password');
+        expect(error.message).toContain('password');
+      }
+    });
+
+    it('throttles failed logins per username and address (429 + Retry-After), before checking the password', async () => {
+      const login = (username: string, password: string) =>
+        fetch(`${api.baseUrl}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username, password }),
+        });
+      const victim = await api.signup('throttled', 'the right passphrase');
+      for (let i = 0; i < 5; i++) {
+        expect((await login(victim.user.username, `wrong guess ${i}`)).status).toBe(401);
+      }
+      const refused = await login(victim.user.username, 'wrong guess 5');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        'rate_limited',
+      );
+      // Refused before the password is looked at: the right one waits too, from this address.
+      expect((await login(victim.user.username, 'the right passphrase')).status).toBe(429);
+      // Another account from the same address is not affected.
+      expect((await login(`nobody_${randomBytes(4).toString('hex')}`, 'a guess')).status).toBe(401);
     });
   });
 }

@@ -3,29 +3,58 @@
  * gateway authenticates first, then forwards the caller's token so each
  * function checks it again); commands are produced to Kafka and answered
  * when their result comes back (see CommandWaiter).
+ *
+ * Every request first passes the per-address token bucket
+ * (RATE_HTTP_ADDRESS_*); authenticated routes then need a valid token of a
+ * user who exists (middleware/auth) and pass the per-user bucket
+ * (RATE_HTTP_USER_*). Login and sign-up pass the auth throttle
+ * (middleware/auth-throttle) before the users function hashes anything.
+ * Refusals are `429 rate_limited` with `Retry-After`.
  */
 import { createEvent } from '@parley/eventing';
 import {
   CreateRoomBodySchema,
   IdSchema,
   InviteBodySchema,
+  LoginBodySchema,
   type Message,
   OpenDmBodySchema,
   type Room,
   type User,
 } from '@parley/protocol';
-import { jsonBody, newId, ParleyError, parseWith, type ServiceClient } from '@parley/runtime';
-import { type Context, Hono } from 'hono';
+import {
+  bearerToken,
+  jsonBody,
+  KNOWN_ADDRESS_HEADER,
+  newId,
+  ParleyError,
+  parseWith,
+  type ServiceClient,
+} from '@parley/runtime';
+import { MemoryAttemptStore } from '@parley/runtime/attempts/attempt-store.memory';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { Counter } from 'prom-client';
 import type { CommandWaiter } from '../commands';
 import type { GatewayDeps } from '../deps';
-import { requireAuth } from '../middleware/auth';
+import { verifyUser } from '../middleware/auth';
+import { AuthThrottle, type LoginOutcome } from '../middleware/auth-throttle';
+import { KeyedBuckets, rateLimit, rateLimited } from '../middleware/http-rate-limit';
+import { requestAddress } from '../middleware/request-address';
 
 const SOURCE = 'connection-gateway';
 
-/** Forwards the request as it came (method, path, query, body, Authorization) and returns the answer as it is. */
-async function forward(c: Context, to: ServiceClient): Promise<Response> {
+/**
+ * Forwards the request as it came (method, path, query, body, Authorization) and returns the
+ * answer as it is. No other header of the client's is passed on; `extra` are the gateway's own.
+ */
+async function forward(
+  c: Context,
+  to: ServiceClient,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   const url = new URL(c.req.url);
   const headers: Record<string, string> = {
+    ...extra,
     'content-type': c.req.header('content-type') ?? 'application/json',
   };
   const auth = c.req.header('authorization');
@@ -36,12 +65,39 @@ async function forward(c: Context, to: ServiceClient): Promise<Response> {
   return passThrough(await to.request(url.pathname + url.search, init));
 }
 
-/** A function's answer, status and body as they are, to the client. */
+/** A function's answer, status and body as they are (with its Retry-After, if any), to the client. */
 function passThrough(res: Response): Response {
-  return new Response(res.body, {
-    status: res.status,
-    headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' },
-  });
+  const headers: Record<string, string> = {
+    'content-type': res.headers.get('content-type') ?? 'application/json',
+  };
+  const retryAfter = res.headers.get('retry-after');
+  if (retryAfter) headers['retry-after'] = retryAfter;
+  return new Response(res.body, { status: res.status, headers });
+}
+
+/** The username of a login body when the body is a valid login; else undefined. */
+async function loginUsername(c: Context): Promise<string | undefined> {
+  try {
+    const parsed = LoginBodySchema.safeParse(JSON.parse(await c.req.text()));
+    return parsed.success ? parsed.data.username : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const inSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** 200 success, 401 failure, 503 with Retry-After busy (the users function's hash queue), else other. */
+function loginOutcome(res: Response): LoginOutcome {
+  if (res.status === 200) return 'success';
+  if (res.status === 401) return 'failure';
+  if (res.status === 503 && res.headers.has('retry-after')) return 'busy';
+  return 'other';
+}
+
+/** What the history route spends a page's bytes from (the per-user byte budget shared with `sync`). */
+export interface HistoryByteBudget {
+  takeBytes(userId: string, bytes: number): { ok: true } | { ok: false; retryAfterMs: number };
 }
 
 type Summary = { lastSeq: number; lastMessage?: Message };
@@ -79,12 +135,105 @@ async function usersByIds(deps: GatewayDeps, ids: string[]): Promise<User[]> {
   return answers.flatMap((a) => a?.users ?? []);
 }
 
-export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
+/**
+ * @param opts.budgets the per-user byte budget history pages are counted against (src/budgets.ts);
+ *   without it, history is limited by the request rate limits alone.
+ * @param opts.now the clock of the throttles and rate limits, in ms (tests); Date.now by default.
+ */
+export function createApi(
+  deps: GatewayDeps,
+  waiter: CommandWaiter,
+  opts: { budgets?: HistoryByteBudget; now?: () => number } = {},
+): Hono {
   const api = new Hono();
-  const auth = requireAuth(deps.tokens);
+  const { limits } = deps;
+  const now = opts.now ?? Date.now;
+  const attempts = deps.attempts ?? new MemoryAttemptStore();
+  const throttle = new AuthThrottle(attempts, limits, deps.log, now);
+  const perAddress = new KeyedBuckets(
+    limits.RATE_HTTP_ADDRESS_PER_SEC,
+    limits.RATE_HTTP_ADDRESS_BURST,
+    now,
+  );
+  const perUser = new KeyedBuckets(limits.RATE_HTTP_USER_PER_SEC, limits.RATE_HTTP_USER_BURST, now);
+  const refused = new Counter({
+    name: 'parley_gateway_http_refused_total',
+    help: 'HTTP API requests refused with 429, by rule',
+    labelNames: ['rule'],
+    registers: [deps.registry],
+  });
 
-  api.post('/auth/signup', (c) => forward(c, deps.users));
-  api.post('/auth/login', (c) => forward(c, deps.users));
+  api.use('*', requestAddress(limits.TRUSTED_PROXY_HOPS));
+  api.use(
+    '*',
+    rateLimit(
+      perAddress,
+      (c) => c.var.addressKey,
+      'from this address',
+      () => refused.inc({ rule: 'address' }),
+    ),
+  );
+
+  /** A valid token of an existing user (401 / 503 otherwise), then the user's request budget. */
+  const auth: MiddlewareHandler = async (c, next) => {
+    c.set('user', await verifyUser(deps, bearerToken(c.req.header('authorization'))));
+    const r = perUser.take(c.var.user.userId);
+    if (!r.ok) {
+      refused.inc({ rule: 'user' });
+      return rateLimited(c, r.retryAfterMs, 'too many requests for this user; slow down');
+    }
+    await next();
+  };
+
+  api.post('/auth/signup', async (c) => {
+    const verdict = await throttle.signup(c.var.addressKey);
+    if (!verdict.ok) {
+      refused.inc({ rule: 'signup' });
+      const wait = inSeconds(verdict.retryAfterMs);
+      return rateLimited(
+        c,
+        verdict.retryAfterMs,
+        `too many sign-ups from here; try again in ${wait} s`,
+      );
+    }
+    let res: Response;
+    try {
+      res = await forward(c, deps.users);
+    } catch (err) {
+      await throttle.signupDone(verdict.ticket, false);
+      throw err;
+    }
+    // A created user and a taken username count (both cost the users function a lookup or a
+    // hash); a refused body or a failure does not.
+    await throttle.signupDone(verdict.ticket, res.status === 201 || res.status === 409);
+    return res;
+  });
+
+  api.post('/auth/login', async (c) => {
+    const username = await loginUsername(c);
+    // Not a valid login body: the users function answers 400 without hashing anything.
+    if (username === undefined) return forward(c, deps.users);
+    const verdict = await throttle.login(username, c.var.addressKey);
+    if (!verdict.ok) {
+      refused.inc({ rule: 'login' });
+      const wait = inSeconds(verdict.retryAfterMs);
+      return rateLimited(c, verdict.retryAfterMs, `too many failed logins; try again in ${wait} s`);
+    }
+    let res: Response;
+    try {
+      // A login from an address that has logged in to the account before is hashed first.
+      const priority: Record<string, string> = verdict.ticket.knownAddress
+        ? { [KNOWN_ADDRESS_HEADER]: '1' }
+        : {};
+      res = await forward(c, deps.users, priority);
+    } catch (err) {
+      await throttle.loginDone(verdict.ticket, 'other');
+      throw err;
+    }
+    await throttle.loginDone(verdict.ticket, loginOutcome(res));
+    return res;
+  });
+
   api.get('/me', auth, (c) => forward(c, deps.users));
   api.get('/users', auth, (c) => forward(c, deps.users));
 
@@ -176,7 +325,18 @@ export function createApi(deps: GatewayDeps, waiter: CommandWaiter): Hono {
     return c.body(null, 204);
   });
 
-  api.get('/rooms/:roomId/messages', auth, (c) => forward(c, deps.messages));
+  api.get('/rooms/:roomId/messages', auth, async (c) => {
+    const res = await forward(c, deps.messages);
+    if (!opts.budgets || res.status !== 200) return res;
+    // A page's bytes come out of the same per-user budget as `sync` answers.
+    const body = await res.text();
+    const grant = opts.budgets.takeBytes(c.var.user.userId, Buffer.byteLength(body));
+    if (!grant.ok) {
+      refused.inc({ rule: 'history_bytes' });
+      return rateLimited(c, grant.retryAfterMs, 'too much history at once; slow down');
+    }
+    return new Response(body, { status: 200, headers: res.headers });
+  });
   api.get('/search', auth, (c) => forward(c, deps.search));
 
   return api;

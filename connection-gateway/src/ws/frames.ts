@@ -2,10 +2,15 @@
  * What the gateway does with each client frame: parse and validate, refuse
  * with an `error` frame (changing nothing) or act. Too many refusals in a row
  * close the socket (1008, or 1009 for oversized frames).
+ *
+ * Every frame spends its socket's and its user's budget, and `send`, `sync`,
+ * `typing`/`read` their kind's (src/budgets.ts); what `sync` sends spends the
+ * user's history bytes. Over a budget: `rate_limited` with `retryAfterMs`.
  */
 import { createEvent, type EventSink, type Fanout, roomChannel } from '@parley/eventing';
 import {
   CLOSE_CODES,
+  type ClientFrame,
   ClientFrameSchema,
   type ErrorCode,
   LIMITS,
@@ -14,6 +19,7 @@ import {
 } from '@parley/protocol';
 import { asParleyError, type Logger, type ServiceClient } from '@parley/runtime';
 import type { Counter } from 'prom-client';
+import type { BudgetKind, UserBudgets } from '../budgets';
 import type { Session } from './session';
 
 export interface FrameDeps {
@@ -23,7 +29,33 @@ export interface FrameDeps {
   messages: ServiceClient;
   log: Logger;
   refused: Counter<'code'>;
+  budgets: UserBudgets;
 }
+
+/** The budget each kind of frame spends on top of the frame budget. */
+const KIND_BUDGET: Record<ClientFrame['type'], BudgetKind | undefined> = {
+  send: 'send',
+  sync: 'sync',
+  typing: 'typingRead',
+  read: 'typingRead',
+  ping: undefined,
+};
+/**
+ * A room of a `sync` is read only while this many history bytes are left (or the whole burst,
+ * if smaller): reading a page of 200 messages to send none is the gateway's work for nothing.
+ */
+const SYNC_MIN_BYTES = 64 * 1024;
+/** After the history bytes run out, a `sync` is told to wait until this much is there again. */
+const SYNC_RETRY_BYTES = 256 * 1024;
+
+/**
+ * Sends of one socket on their way to Kafka at once. Past it a send is refused with
+ * `rate_limited` (the broker is slow or away; the client retries with the same clientMsgId).
+ * Above the per-user send burst, so a burst the budgets allow is never refused by it.
+ */
+export const SENDS_IN_FLIGHT_MAX = 500;
+/** A resend of a send handed to the producer less than this long ago is not produced again. */
+export const RESEND_ABSORB_MS = 10_000;
 
 type Ref = string | number | undefined;
 
@@ -38,6 +70,25 @@ function refuse(s: Session, d: FrameDeps, code: ErrorCode, message: string, ref:
   }
 }
 
+/**
+ * Refuses a frame over a budget. Not a strike: a client flushing its outbox is
+ * slow, not abusive, and `retryAfterMs` tells it when to send again. A client
+ * that keeps sending into the refusal runs out of `rateLimitedStrike`s and is
+ * closed (1008).
+ */
+function limited(s: Session, d: FrameDeps, message: string, ref: Ref, retryAfterMs: number): void {
+  d.refused.inc({ code: 'rate_limited' });
+  s.send({
+    type: 'error',
+    code: 'rate_limited',
+    message,
+    ...(ref === undefined ? {} : { ref }),
+    retryAfterMs,
+  });
+  if (!s.rateLimitedStrike())
+    s.close(CLOSE_CODES.policyViolation.code, 'kept sending over the rate limit');
+}
+
 /** The best `ref` to echo for a refused frame: its clientMsgId or ref, if it had one. */
 function refOf(raw: unknown): Ref {
   if (typeof raw !== 'object' || raw === null) return undefined;
@@ -45,8 +96,19 @@ function refOf(raw: unknown): Ref {
   if (typeof r.clientMsgId === 'string' && r.clientMsgId.length <= LIMITS.clientMsgIdMaxChars)
     return r.clientMsgId;
   if (typeof r.ref === 'string' && r.ref.length <= 64) return r.ref;
-  if (typeof r.ref === 'number') return r.ref;
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would echo as null.
+  if (typeof r.ref === 'number' && Number.isFinite(r.ref)) return r.ref;
   return undefined;
+}
+
+/** The ref of a frame refused before it is parsed (over a budget): it tells the client which to resend. */
+function refOfText(data: string, byteLength: number): Ref {
+  if (byteLength > LIMITS.frameMaxBytes) return undefined;
+  try {
+    return refOf(JSON.parse(data));
+  } catch {
+    return undefined;
+  }
 }
 
 export async function handleFrame(
@@ -56,13 +118,16 @@ export async function handleFrame(
   d: FrameDeps,
 ): Promise<void> {
   if (s.closed) return;
-  // Every frame costs a token, junk included, before any other work.
+  // Every frame costs a token of its socket and one of its user, junk included,
+  // before any other work. Memory stays bounded by the queue limit in server.ts.
   if (!s.bucket.take()) {
-    // Not a strike: a client flushing an outbox is slow, not abusive. Memory
-    // stays bounded by the queue limit in server.ts.
-    d.refused.inc({ code: 'rate_limited' });
-    s.send({ type: 'error', code: 'rate_limited', message: 'too many frames; slow down' });
-    return;
+    const ref = refOfText(data, byteLength);
+    return limited(s, d, 'too many frames on this socket; slow down', ref, s.bucket.msUntil(1));
+  }
+  const user = d.budgets.take(s.userId, 'frames');
+  if (!user.ok) {
+    const ref = refOfText(data, byteLength);
+    return limited(s, d, 'too many frames from this user; slow down', ref, user.retryAfterMs);
   }
   if (byteLength > LIMITS.frameMaxBytes) {
     return refuse(
@@ -102,6 +167,14 @@ export async function handleFrame(
     return refuse(s, d, 'malformed_frame', `${where}${issue?.message ?? 'invalid frame'}`, ref);
   }
   const frame = parsed.data;
+  const kind = KIND_BUDGET[frame.type];
+  if (kind) {
+    const g = d.budgets.take(s.userId, kind);
+    if (!g.ok) {
+      const what = kind === 'typingRead' ? 'typing and read' : frame.type;
+      return limited(s, d, `too many ${what} frames; slow down`, ref, g.retryAfterMs);
+    }
+  }
   try {
     switch (frame.type) {
       case 'ping':
@@ -111,58 +184,49 @@ export async function handleFrame(
         if (!(await d.isMember(frame.roomId, s.userId))) {
           return refuse(s, d, 'not_member', 'you are not a member of this room', frame.clientMsgId);
         }
+        // A resend of a send still on its way is absorbed: its ack (or error) will come. Without
+        // this, clients retrying on a timer while Kafka or message-write lags multiply the
+        // backlog they are waiting on (a retry storm on the room's one ordered partition).
+        const since = s.pendingSince(frame.clientMsgId, frame.roomId);
+        if (since !== undefined && Date.now() - since < RESEND_ABSORB_MS) return;
+        if (s.sendsInFlight >= SENDS_IN_FLIGHT_MAX) {
+          // Kafka is slow or away: the client's retry will find room.
+          return limited(
+            s,
+            d,
+            `${SENDS_IN_FLIGHT_MAX} sends are still on their way to Kafka; retry shortly`,
+            frame.clientMsgId,
+            1_000,
+          );
+        }
         s.addPending(frame.clientMsgId, frame.roomId);
-        try {
-          await d.commands.emit(
+        const { clientMsgId, roomId } = frame;
+        // Produced in frame order (the producer keeps call order) but not awaited here: a slow
+        // or restarting broker must not hold this socket's pings, syncs and later sends behind
+        // it. A send that cannot be produced gets its error frame (retrying is safe).
+        s.sendsInFlight++;
+        d.commands
+          .emit(
             createEvent(
               'parley.message.send',
-              {
-                actorId: s.userId,
-                roomId: frame.roomId,
-                clientMsgId: frame.clientMsgId,
-                body: frame.body,
-                acceptedTs: Date.now(),
-              },
+              { actorId: s.userId, roomId, clientMsgId, body: frame.body, acceptedTs: Date.now() },
               { source: 'connection-gateway' },
             ),
-          );
-        } catch (err) {
-          s.takePending(frame.clientMsgId, frame.roomId);
-          throw err;
-        }
-        return;
-      }
-      case 'sync': {
-        let refusedRooms = 0;
-        for (const [roomId, lastSeq] of Object.entries(frame.rooms)) {
-          if (s.closed) return;
-          if (!(await d.isMember(roomId, s.userId))) {
-            // One error per room (ref = the room id), but one strike for the frame:
-            // a client may list rooms it left on another device.
-            refusedRooms++;
-            d.refused.inc({ code: 'not_member' });
-            s.send({
-              type: 'error',
-              code: 'not_member',
-              message: `you are not a member of room ${roomId}`,
-              ref: roomId,
-            });
-            continue;
-          }
-          const page = await d.messages.getJson<{ messages: Message[]; hasMore: boolean }>(
-            `/internal/rooms/${encodeURIComponent(roomId)}/messages?after=${lastSeq}&limit=${LIMITS.syncMessagesMax}`,
-          );
-          s.send({
-            type: 'sync',
-            roomId,
-            messages: page?.messages ?? [],
-            complete: !(page?.hasMore ?? false),
+          )
+          .catch((err) => {
+            const e = asParleyError(err);
+            d.log.warn({ code: e.code, reason: e.message, frame: 'send' }, 'send not produced');
+            d.refused.inc({ code: e.code });
+            if (s.takePending(clientMsgId, roomId))
+              s.send({ type: 'error', code: e.code, message: e.message, ref: clientMsgId });
+          })
+          .finally(() => {
+            s.sendsInFlight--;
           });
-        }
-        if (refusedRooms > 0 && !s.strike())
-          s.close(CLOSE_CODES.policyViolation.code, 'too many refused frames');
         return;
       }
+      case 'sync':
+        return await sync(s, frame.rooms, d);
       case 'typing':
       case 'read': {
         if (!(await d.isMember(frame.roomId, s.userId))) {
@@ -189,4 +253,97 @@ export async function handleFrame(
         : { type: 'error', code: e.code, message: e.message, ref },
     );
   }
+}
+
+/**
+ * Answers every room of a `sync` once: with a `sync` frame, or with an `error`
+ * whose ref is the room id — `not_member`, or `rate_limited` once the user's
+ * history bytes are spent. The room where they run out gets the messages that
+ * fit and `complete: false` (never a cut page labelled complete); the rooms
+ * after it are not even read, nor is any room while less than SYNC_MIN_BYTES
+ * is left. One strike for rooms the user is not in, one
+ * `rate_limited` count for rooms refused for bytes, per frame.
+ */
+async function sync(s: Session, rooms: Record<string, number>, d: FrameDeps): Promise<void> {
+  let notMember = 0;
+  let overBudget = 0;
+  /** Set once the bytes are spent: how long the rooms from there on are told to wait. */
+  let waitMs: number | undefined;
+  const outOfBytes = (roomId: string, retryAfterMs: number) => {
+    overBudget++;
+    d.refused.inc({ code: 'rate_limited' });
+    s.send({
+      type: 'error',
+      code: 'rate_limited',
+      message: `room ${roomId} not synced: too much history too fast; sync it again later`,
+      ref: roomId,
+      retryAfterMs,
+    });
+  };
+  for (const [roomId, lastSeq] of Object.entries(rooms)) {
+    if (s.closed) return;
+    if (waitMs === undefined && d.budgets.msUntilBytes(s.userId, SYNC_MIN_BYTES) > 0)
+      waitMs = d.budgets.msUntilBytes(s.userId, SYNC_RETRY_BYTES);
+    // Once out of bytes, the rest is refused without looking anything up (membership included).
+    if (waitMs !== undefined) {
+      outOfBytes(roomId, waitMs);
+      continue;
+    }
+    if (!(await d.isMember(roomId, s.userId))) {
+      // A client may list rooms it left on another device: one error per room, one strike per frame.
+      notMember++;
+      d.refused.inc({ code: 'not_member' });
+      s.send({
+        type: 'error',
+        code: 'not_member',
+        message: `you are not a member of room ${roomId}`,
+        ref: roomId,
+      });
+      continue;
+    }
+    const page = await d.messages.getJson<{ messages: Message[]; hasMore: boolean }>(
+      `/internal/rooms/${encodeURIComponent(roomId)}/messages?after=${lastSeq}&limit=${LIMITS.syncMessagesMax}`,
+    );
+    if (s.closed) return;
+    const sent = sendSyncWithinBudget(s, d, roomId, page?.messages ?? [], page?.hasMore ?? false);
+    if (sent === 'all') continue;
+    waitMs = d.budgets.msUntilBytes(s.userId, SYNC_RETRY_BYTES);
+    if (sent === 'none') outOfBytes(roomId, waitMs);
+  }
+  if (notMember > 0 && !s.strike())
+    s.close(CLOSE_CODES.policyViolation.code, 'too many refused frames');
+  else if (overBudget > 0 && !s.rateLimitedStrike())
+    s.close(CLOSE_CODES.policyViolation.code, 'kept sending over the rate limit');
+}
+
+/**
+ * Sends the `sync` frame of one room if it fits in the user's history bytes,
+ * else the longest prefix of its messages that does, with `complete: false`.
+ * The frame is serialized once, from its messages, so what is measured is
+ * exactly what is sent. 'none' when not even the first message fits.
+ */
+function sendSyncWithinBudget(
+  s: Session,
+  d: FrameDeps,
+  roomId: string,
+  messages: Message[],
+  hasMore: boolean,
+): 'all' | 'part' | 'none' {
+  const budget = d.budgets.bytesAvailable(s.userId);
+  const head = `{"type":"sync","roomId":${JSON.stringify(roomId)},"messages":[`;
+  const tail = (complete: boolean) => `],"complete":${complete}}`;
+  let bytes = Buffer.byteLength(head) + Buffer.byteLength(tail(false));
+  const parts: string[] = [];
+  for (const m of messages) {
+    const part = JSON.stringify(m);
+    const more = Buffer.byteLength(part) + (parts.length > 0 ? 1 : 0);
+    if (bytes + more > budget) break;
+    bytes += more;
+    parts.push(part);
+  }
+  if (bytes > budget || (parts.length === 0 && messages.length > 0)) return 'none';
+  const all = parts.length === messages.length;
+  const text = head + parts.join(',') + tail(all && !hasMore);
+  if (s.sendText(text)) d.budgets.spendBytes(s.userId, Buffer.byteLength(text));
+  return all ? 'all' : 'part';
 }

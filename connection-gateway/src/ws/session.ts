@@ -24,6 +24,12 @@ export interface SessionLimits {
   burst: number;
   /** Refused frames within a minute before the socket is closed. */
   strikes: number;
+  /**
+   * `rate_limited` refusals within a minute before the socket is closed: not strikes (a client
+   * flushing its outbox is slow, not abusive), but a client that keeps sending into the refusal
+   * is closed all the same. Default 300.
+   */
+  rateLimitedStrikes?: number;
 }
 
 const pendingKey = (roomId: string, clientMsgId: string) => `${roomId}\n${clientMsgId}`;
@@ -36,6 +42,8 @@ export class Session {
   readonly bucket: TokenBucket;
   /** Refusals the client may still earn before it is closed; refills over a minute. */
   private readonly abuse: TokenBucket;
+  /** `rate_limited` refusals the client may still earn before it is closed; refills over a minute. */
+  private readonly overLimit: TokenBucket;
   /**
    * False until the session has loaded its rooms and sent `ready`. Room
    * events that arrive meanwhile are recorded here (last one wins), so a
@@ -44,6 +52,8 @@ export class Session {
   ready = false;
   readonly roomEventsDuringSetup = new Map<string, 'joined' | 'left'>();
   closed = false;
+  /** Sends handed to the producer whose outcome is not known yet (frames.ts). */
+  sendsInFlight = 0;
 
   constructor(
     readonly id: string,
@@ -54,15 +64,23 @@ export class Session {
   ) {
     this.bucket = new TokenBucket(limits.perSecond, limits.burst);
     this.abuse = new TokenBucket(limits.strikes / STRIKE_WINDOW_SECONDS, limits.strikes);
+    const overLimit = limits.rateLimitedStrikes ?? 300;
+    this.overLimit = new TokenBucket(overLimit / STRIKE_WINDOW_SECONDS, overLimit);
   }
 
   send(frame: ServerFrame): void {
-    if (this.closed) return;
+    if (!this.closed) this.sendText(JSON.stringify(frame));
+  }
+
+  /** Sends a frame already serialized (one whose size was measured first); false if not sent. */
+  sendText(json: string): boolean {
+    if (this.closed) return false;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.close(1013, 'too slow to keep up');
-      return;
+      return false;
     }
-    this.socket.send(JSON.stringify(frame));
+    this.socket.send(json);
+    return true;
   }
 
   close(code: number, reason: string): void {
@@ -76,7 +94,18 @@ export class Session {
     return this.abuse.take();
   }
 
+  /** Counts one `rate_limited` refusal; false when the client has run out of them (close it). */
+  rateLimitedStrike(): boolean {
+    return this.overLimit.take();
+  }
+
+  /** When `clientMsgId` was last handed to the producer, if its ack is still awaited. */
+  pendingSince(clientMsgId: string, roomId: string): number | undefined {
+    return this.pending.get(pendingKey(roomId, clientMsgId));
+  }
+
   /** Marks a send as waiting for its ack; drops entries older than the TTL. */
+
   addPending(clientMsgId: string, roomId: string, now = Date.now()): void {
     if (this.pending.size > 1000) {
       for (const [k, at] of this.pending) if (now - at > PENDING_TTL_MS) this.pending.delete(k);

@@ -1,7 +1,8 @@
 import { createLogger, createMetricsRegistry, createTokenService, newId } from '@parley/runtime';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUsersApp, INTERNAL_LOOKUP_MAX_IDS } from './app';
-import { verifyPassword } from './password';
+import type { KdfLimits } from './kdf-limiter';
+import { hashPassword, verifyPassword } from './password';
 import { MemoryUserStore } from './user-store.memory';
 
 // The real verifyPassword, observed: login must do the KDF work even for an unknown user.
@@ -12,15 +13,17 @@ vi.mock('./password', async (importOriginal) => {
 
 const SECRET = 'test-secret-test-secret-test-secret!';
 
-function setup(ready?: () => boolean) {
+function setup(ready?: () => boolean, kdf?: KdfLimits) {
   const store = new MemoryUserStore();
   const tokens = createTokenService(SECRET);
+  const registry = createMetricsRegistry('users');
   const app = createUsersApp({
     store,
     tokens,
     log: createLogger('users', 'silent'),
-    registry: createMetricsRegistry('users'),
+    registry,
     ready,
+    kdf,
   });
   const post = (path: string, body: unknown) =>
     app.request(path, {
@@ -38,7 +41,7 @@ function setup(ready?: () => boolean) {
       token: string;
     };
   };
-  return { app, store, tokens, post, get, signup };
+  return { app, store, tokens, registry, post, get, signup };
 }
 
 type Harness = ReturnType<typeof setup>;
@@ -259,12 +262,104 @@ describe('users: sign-up, login, profile, lookup', () => {
     });
   });
 
+  describe('weak passwords', () => {
+    it.each([
+      ['"password"', 'password'],
+      ['"12345678"', '12345678'],
+      ['eight spaces', '        '],
+      ['the username', 'frankie99'],
+      ['the username in another case, inside', 'My-FrankIE99!'],
+      ['one character repeated', 'zzzzzzzzzz'],
+      ['a run of letters', 'abcdefghij'],
+    ])(
+      'a sign-up with %s is a 400 weak_password that says why, and stores nothing',
+      async (_, password) => {
+        const res = await t.post('/api/v1/auth/signup', { username: 'frankie99', password });
+        expect(res.status).toBe(400);
+        const error = await errorOf(res);
+        expect(error.code).toBe('weak_password');
+        expect(error.message).toMatch(/password/);
+        expect(await t.store.byUsername('frankie99')).toBeNull();
+      },
+    );
+
+    it('login does not judge passwords: a user stored with a weak one still logs in', async () => {
+      await t.store.create({
+        id: newId('u'),
+        username: 'oldtimer',
+        displayName: 'oldtimer',
+        passwordHash: await hashPassword('password'),
+      });
+      const res = await t.post('/api/v1/auth/login', {
+        username: 'oldtimer',
+        password: 'password',
+      });
+      expect(res.status).toBe(200);
+    });
+  });
+
+  describe('password hashing under load', () => {
+    it('past the hash queue, a login is refused at once with 503 unavailable and Retry-After', async () => {
+      const busy = setup(undefined, { concurrency: 1, queue: 0 });
+      await busy.signup('quinn', 'lantern-harbor-9');
+      const login = () =>
+        busy.post('/api/v1/auth/login', { username: 'quinn', password: 'lantern-harbor-9' });
+      // Both reach the limiter while the first one's scrypt runs on the thread pool.
+      const [first, second] = await Promise.all([login(), login()]);
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect((await errorOf(second)).code).toBe('unavailable');
+      expect((await login()).status).toBe(200);
+      expect(await busy.registry.metrics()).toContain(
+        'parley_users_kdf_refused_total{service="users"} 1',
+      );
+    });
+
+    it('a login the gateway marks as from a known address has its own line, served first', async () => {
+      const busy = setup(undefined, { concurrency: 1, queue: 1 });
+      await busy.signup('sam', 'lantern-harbor-9');
+      const login = (known: boolean) =>
+        busy.app.request('/api/v1/auth/login', {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(known ? { 'x-parley-known-address': '1' } : {}),
+          },
+          body: JSON.stringify({ username: 'sam', password: 'lantern-harbor-9' }),
+        });
+      // One hashing, one stranger waiting, one stranger refused; the owner still gets in.
+      const statuses = await Promise.all([login(false), login(false), login(false), login(true)]);
+      expect(statuses.map((r) => r.status)).toEqual([200, 200, 503, 200]);
+    });
+
+    it('a sign-up for a taken username is refused before any hash is computed', async () => {
+      const busy = setup(undefined, { concurrency: 1, queue: 0 });
+      await busy.signup('rosa', 'velvet-compass-4');
+      const [taken, login] = await Promise.all([
+        busy.post('/api/v1/auth/signup', { username: 'rosa', password: 'other-password' }),
+        busy.post('/api/v1/auth/login', { username: 'rosa', password: 'velvet-compass-4' }),
+      ]);
+      expect([taken.status, login.status]).toEqual([409, 200]);
+    });
+  });
+
   describe('ops routes', () => {
-    it('answers /healthz, /readyz and /metrics', async () => {
+    it('answers /healthz and /readyz; /metrics only on the private port (serveFunction)', async () => {
       expect((await t.get('/healthz')).status).toBe(200);
       expect((await t.get('/readyz')).status).toBe(200);
-      const metrics = await t.get('/metrics');
-      expect(await metrics.text()).toContain('service="users"');
+      expect((await t.get('/metrics')).status).toBe(404);
+      expect(await t.registry.metrics()).toContain('service="users"');
+    });
+
+    it('answers a known path with the wrong method 405, naming the methods it takes', async () => {
+      const res = await t.post('/api/v1/me', {});
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+      expect((await errorOf(res)).code).toBe('method_not_allowed');
+      const login = await t.get('/api/v1/auth/login');
+      expect(login.status).toBe(405);
+      expect(login.headers.get('allow')).toBe('POST, OPTIONS');
     });
 
     it('/readyz is 503 while the store is not ready', async () => {

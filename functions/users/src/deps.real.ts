@@ -10,20 +10,28 @@ import {
 } from '@parley/runtime';
 import type { Adapters } from '@parley/runtime/function-host';
 import { z } from 'zod';
-import type { UsersDeps } from './app';
+import { DEFAULT_KDF_LIMITS, type UsersDeps } from './app';
 import { MysqlUserStore } from './user-store.mysql';
 
 export const UsersConfigSchema = z.object({
   USERS_DB_SHARDS: ShardSpecSchema,
   JWT_SECRET: JwtSecretSchema,
+  /** Password hashes computed at once per process (about its cores). */
+  KDF_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(DEFAULT_KDF_LIMITS.concurrency),
+  /** Password hashes that may wait for a slot; past it, 503 with Retry-After. */
+  KDF_QUEUE_MAX: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_KDF_LIMITS.queue),
 });
 export type UsersConfig = z.infer<typeof UsersConfigSchema>;
 
 /** @example const { deps, ready, close } = realUsers(cfg); */
-export function realUsers(cfg: UsersConfig): Adapters<Pick<UsersDeps, 'store' | 'tokens'>> {
+export function realUsers(cfg: UsersConfig): Adapters<Pick<UsersDeps, 'store' | 'tokens' | 'kdf'>> {
   const db = ShardedMysql.fromSpec(cfg.USERS_DB_SHARDS);
   return {
-    deps: { store: new MysqlUserStore(db), tokens: createTokenService(cfg.JWT_SECRET) },
+    deps: {
+      store: new MysqlUserStore(db),
+      tokens: createTokenService(cfg.JWT_SECRET),
+      kdf: { concurrency: cfg.KDF_CONCURRENCY, queue: cfg.KDF_QUEUE_MAX },
+    },
     ready: () => db.ping(),
     close: () => db.close(),
   };
