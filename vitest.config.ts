@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects:
+ * Four projects:
  * - unit: no services, fast (`*.test.ts`, the web client's core included);
  * - real: talks to the real MariaDB, Redis and Kafka started by tests/infra/up
  *   (`*.real.test.ts` and everything under tests/integration);
+ * - faults: faults injected into the real stack while a room chats (tests/faults), on its own
+ *   services so it can kill them;
  * - browser: the web client in Chromium against the real stack (tests/browser; Chromium from
  *   `bash tests/infra/browser`; webapp/dist is built once per run by its global setup).
  */
@@ -21,6 +23,7 @@ export default defineConfig({
             '**/*.real.test.ts',
             'tests/integration/**',
             'tests/browser/**',
+            'tests/faults/**',
             'webapp/!(src)/**',
           ],
           environment: 'node',
@@ -34,6 +37,17 @@ export default defineConfig({
           exclude: ['**/node_modules/**', 'webapp/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // Faults on the real stack, on its own set of services (tests/faults/fault-infra.ts).
+          name: 'faults',
+          include: ['tests/faults/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

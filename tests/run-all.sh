@@ -5,7 +5,8 @@
 # the bundles of every deployable, the real services (tests/infra/up installs MariaDB, Redis, Kafka
 # and Elasticsearch if missing), the contract, image and integration tests against them — every
 # deployable from its bundle — then the web client's browser tests in Chromium (tests/infra/browser
-# installs it if missing), and stops what it started.
+# installs it if missing), then faults injected into the real stack while a room chats (tests/faults,
+# on its own set of services), and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -57,3 +58,9 @@ step "browser tests (Chromium)"
 # Installs Debian's chromium if missing; the browser tests run their own stack on ports 28080/28100+.
 bash tests/infra/browser
 npx vitest run --project browser
+
+step "faults on the real stack (tests/faults: its own MariaDB ×2, Redis, Kafka, Elasticsearch)"
+# The suite wipes, starts and at the end stops its own set of services (ports 3317/3318, 6390,
+# 9192, 9210) so it can kill them; the shared set above is stopped first to leave it the cores.
+if [ "$started_infra" = 1 ]; then bash tests/infra/down >/dev/null 2>&1 || true; fi
+npx vitest run --project faults

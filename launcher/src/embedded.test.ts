@@ -9,7 +9,12 @@ import { type Embedded, startEmbedded } from './embedded';
 
 let embedded: Embedded | undefined;
 beforeAll(async () => {
-  embedded = await startEmbedded({ port: 0, logLevel: 'warn' });
+  embedded = await startEmbedded({
+    port: 0,
+    logLevel: 'warn',
+    // The suite is one client (127.0.0.1) signing up a dozen users in seconds.
+    limits: { SIGNUPS_PER_ADDRESS_PER_HOUR: 1000, RATE_HTTP_ADDRESS_BURST: 1000 },
+  });
 });
 afterAll(async () => {
   await embedded?.stop();

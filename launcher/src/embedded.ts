@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GatewayLimitsSchema } from '@parley/connection-gateway/config';
+import { type GatewayLimits, GatewayLimitsSchema } from '@parley/connection-gateway/config';
 import { type Gateway, startGateway } from '@parley/connection-gateway/server';
 import {
   CLOUDEVENT_FUNCTIONS,
@@ -20,6 +20,7 @@ import {
 import { MemoryBus } from '@parley/eventing/memory-bus';
 import { createMessageIndex } from '@parley/fn-message-index/handler';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
+import { MemoryLiveMarks } from '@parley/fn-message-write/live-marks';
 import { createMessagesApp } from '@parley/fn-messages/app';
 import { createRoomOps } from '@parley/fn-room-ops/handler';
 import { httpUserDirectory } from '@parley/fn-room-ops/user-directory';
@@ -49,6 +50,8 @@ export interface EmbeddedOptions {
   host?: string;
   allowedOrigins?: string[];
   logLevel?: string;
+  /** Over the environment's gateway limits (tests raise the per-address ones: all is 127.0.0.1). */
+  limits?: Partial<GatewayLimits>;
 }
 
 export interface Embedded {
@@ -117,6 +120,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     isMember,
     fanout,
     sink: bus,
+    live: new MemoryLiveMarks(),
     log: log.child({ fn: 'message-write' }),
   });
   const searchIndex = new MemorySearchIndex();
@@ -143,12 +147,22 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       function: d.name as CloudEventFunctionName,
       topic,
       group: d.trigger.consumerGroup,
+      delivery: d.trigger.delivery,
     })),
   );
   const subs = triggers.map((t) =>
     bus.subscribe({
       topic: t.topic,
       group: t.group,
+      // The trigger's own retry policy, as its KafkaSource has (the table's `delivery`).
+      ...(t.delivery
+        ? {
+            retry: t.delivery.retry,
+            backoffPolicy: t.delivery.backoffPolicy,
+            backoffDelayMs: t.delivery.backoffDelayMs,
+            backoffMaxMs: t.delivery.backoffMaxMs,
+          }
+        : {}),
       handler: (e) => invokeCloudEventFunction(handlers[t.function], e, log),
     }),
   );
@@ -165,7 +179,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       search: inProcess('search', searchApp),
       log: log.child({ component: 'gateway' }),
       registry: createMetricsRegistry('parley-embedded'),
-      limits: GatewayLimitsSchema.parse(process.env),
+      limits: { ...GatewayLimitsSchema.parse(process.env), ...opts.limits },
       allowedOrigins: opts.allowedOrigins ?? ['http://localhost:8080', 'http://127.0.0.1:8080'],
       staticRoot: join(fileURLToPath(import.meta.url), '..', '..', '..', 'webapp', 'dist'),
     },

@@ -29,6 +29,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import {
   CLOUDEVENT_FUNCTIONS,
+  type CloudEventFunctionDeployable,
   DEPLOYMENTS,
   type Deployable,
   type EnvName,
@@ -45,7 +46,7 @@ export interface StackOptions {
   gatewayPort?: number;
   /** How many gateways, each its own process (default 1). */
   gateways?: number;
-  /** Functions and stand-ins listen on portBase+1 … portBase+90 (default 8100). */
+  /** Functions, their metrics ports and the stand-ins listen on portBase+1 … portBase+90 (default 8100). */
   portBase?: number;
   /** Database name prefix (default `parley`). */
   dbPrefix?: string;
@@ -60,6 +61,8 @@ export interface StackOptions {
   skipBuild?: boolean;
   /** Print progress to stderr. */
   verbose?: boolean;
+  /** Where each process's log goes (default .parley/logs). */
+  logDir?: string;
 }
 
 export interface Stack {
@@ -67,6 +70,11 @@ export interface Stack {
   gatewayUrl: string;
   /** Every gateway, in port order; their process names are `connection-gateway`, `connection-gateway-2`, … */
   gatewayUrls: string[];
+  /**
+   * Where each process answers `/metrics`, by process name: a deployable on its private
+   * METRICS_PORT (its PORT answers 404 there), a stand-in on its one port.
+   */
+  metricsUrls: Record<string, string>;
   /** The values of every variable of the table in this stack (what each process picks its env from). */
   env: Record<string, string>;
   /** The node binary the bundles run on. */
@@ -78,8 +86,23 @@ export interface Stack {
   restart(name: string): Promise<void>;
   /** Kills one process at once (SIGKILL, like a crashed pod); `start(name)` brings it back. */
   kill(name: string): Promise<void>;
-  /** Starts a process that was killed; resolves when it is ready. */
-  start(name: string): Promise<void>;
+  /** Stops one process cleanly (SIGTERM, like a scale-in) and waits for its exit. */
+  terminate(name: string): Promise<void>;
+  /**
+   * Starts a process that was killed (or died); resolves when it is ready. `args` go to node after
+   * the bundle: the fault suite arms failpoints with `--failpoints=…` (runtime/src/failpoint.ts).
+   * `waitReady: false` returns once it is spawned (an armed process may die before it is ready).
+   */
+  start(name: string, opts?: { args?: string[]; waitReady?: boolean }): Promise<void>;
+  /** Resolves when the process exits on its own (a failpoint killed it), with its signal or code. */
+  exited(name: string, timeoutMs: number): Promise<string>;
+  /**
+   * Starts a second instance of a KafkaSource stand-in, named `copy` (its ops port is the first's
+   * + 70): it joins the same consumer group, so the group rebalances; `kill(copy)` makes it leave.
+   */
+  startCopy(name: string, copy: string): Promise<void>;
+  /** Starts every process of the plan that is not running (after a fault left one down). */
+  heal(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -92,9 +115,11 @@ export interface ProcSpec {
   env: Record<string, string>;
   /** Where /readyz answers when the process is up. */
   port: number;
+  /** A deployable's private METRICS_PORT (the stand-ins serve /metrics on `port`). */
+  metricsPort?: number;
 }
 
-const LOG_DIR = join(REPO_ROOT, '.parley', 'logs');
+const DEFAULT_LOG_DIR = join(REPO_ROOT, '.parley', 'logs');
 
 /** The process name of gateway i (0-based): `connection-gateway`, `connection-gateway-2`, … */
 export const gatewayName = (i: number): string =>
@@ -109,7 +134,7 @@ async function waitReady(
 ) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+    if (child.exitCode !== null || child.signalCode !== null) break;
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`, {
         signal: AbortSignal.timeout(2000),
@@ -155,6 +180,18 @@ export function envOf(
   return env;
 }
 
+/** A KafkaSource stand-in's retry policy when its trigger has its own (the table's `delivery`). */
+export function deliveryEnv(d: CloudEventFunctionDeployable): Record<string, string> {
+  const p = d.trigger.delivery;
+  if (!p) return {};
+  return {
+    DELIVERY_RETRY: String(p.retry),
+    DELIVERY_BACKOFF_POLICY: p.backoffPolicy,
+    DELIVERY_BACKOFF_DELAY_MS: String(p.backoffDelayMs),
+    DELIVERY_BACKOFF_MAX_MS: String(p.backoffMaxMs),
+  };
+}
+
 export interface StackPlan {
   /** Every process, in the order they are started (functions, sources, gateways). */
   processes: ProcSpec[];
@@ -174,8 +211,10 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
   const gatewayCount = opts.gateways ?? 1;
   const prefix = opts.dbPrefix ?? 'parley';
   const url = (p: number) => `http://127.0.0.1:${p}`;
-  // Ports: function i of the table on base+1+i, its KafkaSource on base+11+i, the sink on base+90.
+  // Ports: function i of the table on base+1+i, its KafkaSource on base+11+i, its metrics on
+  // base+21+i, gateway i's metrics on base+51+i, the sink on base+90.
   const fnPort = new Map(FUNCTIONS.map((d, i) => [d.name, base + 1 + i]));
+  const fnMetricsPort = new Map(FUNCTIONS.map((d, i) => [d.name, base + 21 + i]));
   const sourcePort = new Map(CLOUDEVENT_FUNCTIONS.map((d, i) => [d.name, base + 11 + i]));
   const sinkPort = base + 90;
   const portOf = (name: string): number => {
@@ -198,6 +237,17 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
     USERS_DB_SHARDS: twoShardSpec(infra, `${prefix}_users`),
     ROOMS_DB_SHARDS: twoShardSpec(infra, `${prefix}_rooms`),
     MESSAGE_DB_SHARDS: twoShardSpec(infra, `${prefix}_messages`),
+    // Every client of a local stack is 127.0.0.1 (browsers, tests, benchmarks), and Redis keeps
+    // sign-up and failed-login counts per address for an hour across runs: per-address budgets
+    // would throttle the whole machine as one client. Per (username, address) and per-user rules
+    // keep their defaults. A deployment's values are knative/src/settings.ts CONFIG_VALUES.
+    SIGNUPS_PER_ADDRESS_PER_HOUR: '100000',
+    LOGIN_ADDRESS_FREE_FAILURES: '100000',
+    RATE_HTTP_ADDRESS_PER_SEC: '10000',
+    RATE_HTTP_ADDRESS_BURST: '10000',
+    // The users function's defaults (functions/users/src/app.ts), as a ConfigMap would give them.
+    KDF_CONCURRENCY: '2',
+    KDF_QUEUE_MAX: '16',
     ...opts.env,
   } satisfies Partial<Record<EnvName, string>>;
   for (const [name, envName] of Object.entries(URL_ENV)) {
@@ -241,8 +291,13 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
       name: d.name,
       role: 'function' as const,
       port: portOf(d.name),
+      metricsPort: fnMetricsPort.get(d.name) as number,
       bundle: bundleOf(d),
-      env: envOf(d, { ...values, PORT: String(portOf(d.name)) }),
+      env: envOf(d, {
+        ...values,
+        PORT: String(portOf(d.name)),
+        METRICS_PORT: String(fnMetricsPort.get(d.name)),
+      }),
     })),
     ...CLOUDEVENT_FUNCTIONS.map((d) => {
       const p = sourcePort.get(d.name) as number;
@@ -256,6 +311,7 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
           PORT: String(p),
           SOURCE_TOPICS: d.trigger.topics.join(','),
           CONSUMER_GROUP: d.trigger.consumerGroup,
+          ...deliveryEnv(d),
           SINK_URL: url(portOf(d.name)),
         },
       };
@@ -271,10 +327,12 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
       name: gatewayName(i),
       role: 'gateway',
       port: p,
+      metricsPort: base + 51 + i,
       bundle: bundleOf(gatewayRow),
       env: envOf(gatewayRow, {
         ...values,
         PORT: String(p),
+        METRICS_PORT: String(base + 51 + i),
         ALLOWED_ORIGINS: `http://localhost:${p},http://127.0.0.1:${p}`,
       }),
     });
@@ -315,7 +373,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ),
   );
 
-  mkdirSync(LOG_DIR, { recursive: true });
+  const logDir = opts.logDir ?? DEFAULT_LOG_DIR;
+  mkdirSync(logDir, { recursive: true });
   const children: { name: string; child: ChildProcess }[] = [];
   const terminate = (child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') =>
     new Promise<void>((resolve) => {
@@ -331,12 +390,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await Promise.all([...children].reverse().map(({ child }) => terminate(child)));
     rmSync(runDir, { recursive: true, force: true });
   };
-  const launch = async (s: ProcSpec) => {
-    const logFile = join(LOG_DIR, `${s.name}.log`);
+  const launch = async (s: ProcSpec, args: readonly string[] = [], untilReady = true) => {
+    const logFile = join(logDir, `${s.name}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
     // As the images run them: without --enable-source-maps, which costs 180-350 ms of every start
     // (perf/results, cold start); the maps are beside the bundles for NODE_OPTIONS when debugging.
-    const child = spawn(node, [s.bundle], {
+    const child = spawn(node, [s.bundle, ...args], {
       cwd: runDir,
       env: withPath(s.env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -345,6 +404,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     child.stderr?.pipe(out);
     const entry = { name: s.name, child };
     children.push(entry);
+    if (!untilReady) return;
     try {
       await waitReady(s.name, s.port, child, logFile);
     } catch (err) {
@@ -355,6 +415,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     say(`${s.name} ready on :${s.port}`);
   };
+  /** Extra instances started by startCopy: not part of the plan, so heal() leaves them down. */
+  const copies = new Set<string>();
   const specOf = (name: string) => {
     const spec = specs.find((s) => s.name === name);
     if (!spec) throw new Error(`no process ${name}`);
@@ -371,7 +433,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // Start in dependency order: the sink and the functions, then their sources, then the gateways.
     for (const roles of [['sink', 'function'], ['source'], ['gateway']]) {
       const group = specs.filter((s) => roles.includes(s.role));
-      await Promise.all(group.map(launch));
+      await Promise.all(group.map((s) => launch(s)));
     }
   } catch (err) {
     await stop();
@@ -380,6 +442,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   return {
     gatewayUrl: gatewayUrls[0] as string,
     gatewayUrls,
+    metricsUrls: Object.fromEntries(
+      specs.map((s) => [s.name, `http://127.0.0.1:${s.metricsPort ?? s.port}`]),
+    ),
     env: values,
     node,
     async restart(name) {
@@ -389,9 +454,56 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async kill(name) {
       await remove(name, 'SIGKILL');
     },
-    async start(name) {
-      if (children.some((c) => c.name === name)) throw new Error(`${name} is running`);
-      await launch(specOf(name));
+    async terminate(name) {
+      await remove(name, 'SIGTERM');
+    },
+    async start(name, startOpts) {
+      const i = children.findIndex((c) => c.name === name);
+      const running = children[i];
+      if (running && running.child.exitCode === null && running.child.signalCode === null)
+        throw new Error(`${name} is running`);
+      if (running) children.splice(i, 1);
+      await launch(specOf(name), startOpts?.args, startOpts?.waitReady ?? true);
+    },
+    async heal() {
+      const alive = (name: string) =>
+        children.some(
+          (c) => c.name === name && c.child.exitCode === null && c.child.signalCode === null,
+        );
+      const down = specs.filter((x) => !copies.has(x.name) && !alive(x.name));
+      for (const x of down) {
+        const i = children.findIndex((c) => c.name === x.name);
+        if (i >= 0) children.splice(i, 1);
+        await launch(x);
+      }
+      return down.map((x) => x.name);
+    },
+    async startCopy(name, copy) {
+      const spec = specOf(name);
+      if (spec.role !== 'source') throw new Error(`${name} is not a KafkaSource stand-in`);
+      if (!specs.some((x) => x.name === copy)) {
+        const port = spec.port + 70;
+        specs.push({ ...spec, name: copy, port, env: { ...spec.env, PORT: String(port) } });
+        copies.add(copy);
+      }
+      await launch(specOf(copy));
+    },
+    exited(name, timeoutMs) {
+      const entry = children.find((c) => c.name === name);
+      if (!entry) return Promise.reject(new Error(`${name} is not running`));
+      const { child } = entry;
+      const done = () => String(child.signalCode ?? child.exitCode);
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(done());
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () => reject(new Error(`${name} still running after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve(done());
+        });
+      });
     },
     stop,
   };
@@ -401,7 +513,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { values: args } = parseArgs({ options: { gateways: { type: 'string', default: '1' } } });
   const stack = await startStack({ verbose: true, gateways: Number(args.gateways) });
   process.stderr.write(
-    `\nParley (real mode) is up: ${stack.gatewayUrls.join(' ')}\nLogs: ${LOG_DIR}\nCtrl-C stops the Parley processes; tests/infra/down stops MariaDB, Redis, Kafka and Elasticsearch.\n`,
+    `\nParley (real mode) is up: ${stack.gatewayUrls.join(' ')}\nLogs: ${DEFAULT_LOG_DIR}\nCtrl-C stops the Parley processes; tests/infra/down stops MariaDB, Redis, Kafka and Elasticsearch.\n`,
   );
   let stopping = false;
   const onSignal = async () => {

@@ -30,7 +30,31 @@ export class ParleyError extends Error {
 /** Wraps anything thrown into a ParleyError; unknown errors become `internal` (retriable). */
 export function asParleyError(err: unknown): ParleyError {
   if (err instanceof ParleyError) return err;
+  if (isConnectionFailure(err))
+    return new ParleyError('unavailable', 'a dependency is unreachable; retry shortly', {
+      cause: err,
+    });
   return new ParleyError('internal', 'internal error', { cause: err });
+}
+
+/** Socket-level codes of Node, mysql2 and ioredis that mean "could not talk to it", not a bug. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST',
+]);
+
+/** A database, Redis or peer that is down or restarting (a client retry will do), not a bug. */
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  // ioredis: commands given up while reconnecting, or sent on a closed connection.
+  return err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.';
 }
 
 /** Formats zod issues into one readable sentence for a 4xx body. */

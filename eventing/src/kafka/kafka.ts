@@ -86,6 +86,17 @@ export interface RecordProducer {
 /** Records per produce request when sends pile up. */
 const MAX_BATCH = 500;
 
+export interface RecordProducerOptions {
+  /**
+   * A batch Kafka has not acknowledged within this long is failed (its callers retry), and the
+   * kafkajs producer is replaced by a fresh one: after a broker restart a producer can sit on a
+   * request forever, and everything queued behind it with it. Default 10 s.
+   */
+  deadlineMs?: number;
+  /** Records waiting to be produced at most; past it `send` fails at once (default 10,000). */
+  maxQueued?: number;
+}
+
 interface PendingSend {
   topic: string;
   record: OutgoingRecord;
@@ -100,33 +111,65 @@ interface PendingSend {
  * alone reorders concurrent sends when one of them is retried.
  * @example await createRecordProducer(kafka).send('t', { key: 'k', value: '{}', headers: {} })
  */
-export function createRecordProducer(client: KafkaClient): RecordProducer {
-  const producer: Producer = inner(client).producer({
-    // Java's murmur2 partitioner: the same key lands on the same partition as
-    // from a Java producer (Knative's KafkaSink) — and no kafkajs v2 warning.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // One request in flight per broker: a retried batch cannot overtake the
-    // next one, so per-key order holds under retries. kafkajs' idempotent
-    // producer would allow more, but it is experimental there; consumers are
-    // idempotent instead (duplicates are allowed, reordering is not).
-    maxInFlightRequests: 1,
-    idempotent: false,
-    allowAutoTopicCreation: false,
-  });
+export function createRecordProducer(
+  client: KafkaClient,
+  opts: RecordProducerOptions = {},
+): RecordProducer {
+  const deadlineMs = opts.deadlineMs ?? 10_000;
+  const maxQueued = opts.maxQueued ?? 10_000;
+  const fresh = (): Producer => {
+    const p = inner(client).producer({
+      // Java's murmur2 partitioner: the same key lands on the same partition as
+      // from a Java producer (Knative's KafkaSink) — and no kafkajs v2 warning.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // One request in flight per broker: a retried batch cannot overtake the
+      // next one, so per-key order holds under retries. kafkajs' idempotent
+      // producer would allow more, but it is experimental there; consumers are
+      // idempotent instead (duplicates are allowed, reordering is not).
+      maxInFlightRequests: 1,
+      idempotent: false,
+      allowAutoTopicCreation: false,
+      // Retries inside the deadline, not kafkajs' ~25 s default: the callers retry too.
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 },
+    });
+    p.on(p.events.CONNECT, () => {
+      if (p === producer) connected = true;
+    });
+    p.on(p.events.DISCONNECT, () => {
+      if (p === producer) connected = false;
+    });
+    return p;
+  };
   let connected = false;
   let connecting: Promise<void> | undefined;
-  producer.on(producer.events.CONNECT, () => {
-    connected = true;
-  });
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
-  });
+  let producer: Producer = fresh();
   const connect = (): Promise<void> => {
-    connecting ??= producer.connect().catch((err: unknown) => {
-      connecting = undefined;
+    const p = producer;
+    connecting ??= p.connect().catch((err: unknown) => {
+      if (p === producer) connecting = undefined;
       throw err;
     });
     return connecting;
+  };
+  /** Drops a producer that missed its deadline; the next batch connects a fresh one. */
+  const recycle = (reason: string) => {
+    const old = producer;
+    producer = fresh();
+    connecting = undefined;
+    connected = false;
+    client.log.warn({ reason, deadlineMs }, 'Kafka producer replaced');
+    void old.disconnect().catch(() => undefined);
+  };
+  const withDeadline = <T>(work: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ProduceDeadlineError(`${what}: no answer from Kafka in ${deadlineMs} ms`)),
+        deadlineMs,
+      );
+    });
+    work.catch(() => undefined); // settles after the deadline: nobody awaits it then
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
   };
 
   let queue: PendingSend[] = [];
@@ -139,13 +182,19 @@ export function createRecordProducer(client: KafkaClient): RecordProducer {
       const byTopic = new Map<string, Array<OutgoingRecord>>();
       for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.record]);
       try {
-        await connect();
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
+        await withDeadline(connect(), 'connect');
+        await withDeadline(
+          producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          }),
+          'produce',
+        );
         for (const p of batch) p.resolve();
       } catch (err) {
+        // The batch may still land later (at least once; consumers dedupe), but nothing else
+        // waits behind the stuck producer.
+        if (err instanceof ProduceDeadlineError) recycle(err.message);
         for (const p of batch) p.reject(err);
       }
     }
@@ -156,6 +205,10 @@ export function createRecordProducer(client: KafkaClient): RecordProducer {
   return {
     connect,
     send(topic, record) {
+      if (queue.length >= maxQueued)
+        return Promise.reject(
+          new Error(`${queue.length} records already wait for Kafka; not queueing more`),
+        );
       return new Promise<void>((resolve, reject) => {
         queue.push({ topic, record, resolve, reject });
         if (!running) {
@@ -172,6 +225,8 @@ export function createRecordProducer(client: KafkaClient): RecordProducer {
     },
   };
 }
+
+class ProduceDeadlineError extends Error {}
 
 export interface KafkaEventSink extends EventSink {
   connect(): Promise<void>;

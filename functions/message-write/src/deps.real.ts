@@ -20,6 +20,7 @@ import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { z } from 'zod';
 import type { MessageWriteDeps } from './handler';
+import { RedisLiveMarks } from './live-marks';
 import { messageWriteMetrics } from './metrics';
 
 export const MessageWriteConfigSchema = z.object({
@@ -49,6 +50,7 @@ export function realMessageWrite(
     deps: {
       store: new MysqlMessageStore(db),
       recent: new RedisRecentCache(redis),
+      live: new RedisLiveMarks(redis),
       isMember,
       fanout,
       sink: httpEventSink(cfg.K_SINK),

@@ -5,7 +5,7 @@
  *
  * Delivery is at least once, so every step is safe to repeat: the store is
  * idempotent on (room, sender, clientMsgId), the cache add replaces by seq,
- * the live fan-out is repeated (receivers keep one message per seq), and
+ * the live fan-out is repeated only if it never happened (live-marks.ts), and
  * consumers of the fact dedupe by message id. A transient failure throws
  * (the source redelivers); the redelivery finds the stored message and
  * completes whatever the first attempt did not.
@@ -21,6 +21,7 @@ import {
 import type { MessageStore } from '@parley/message-store';
 import type { RecentCache } from '@parley/message-store/recent-cache';
 import { failpoint, type Logger, newId } from '@parley/runtime';
+import type { LiveMarks } from './live-marks';
 import type { MessageWriteMetrics } from './metrics';
 
 export interface MessageWriteDeps {
@@ -31,6 +32,8 @@ export interface MessageWriteDeps {
   fanout: Fanout;
   /** Where `parley.message.created` goes (K_SINK / the memory bus). */
   sink: EventSink;
+  /** Which messages were shown live; without it a redelivery always repeats the fan-out. */
+  live?: LiveMarks;
   log: Logger;
   metrics?: MessageWriteMetrics;
   /** Clock and id source (tests pin them). */
@@ -102,14 +105,25 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
         log.warn({ err, seq: message.seq }, 'recent cache add failed; continuing');
       }
 
-      // 4. Live delivery, to the room — also on a redelivery, because the
-      //    first attempt may have died between the commit and this publish
-      //    (then nobody saw the message live). Receivers keep one message per
-      //    seq, so a repeat costs a frame, never a duplicate in a timeline; the
-      //    sender's waiting socket takes it as its ack. A redelivery also acks
-      //    on the sender's channel: a sender who has left the room since is no
-      //    longer subscribed to it, but still waits for the ack.
-      await deps.fanout.publish(roomChannel(roomId), { kind: 'message', message });
+      // 4. Live delivery. A new message goes to the room (the sender's socket
+      //    takes it as its ack), and is marked as shown. A redelivery acks the
+      //    sender on their own channel (they may have left the room since), and
+      //    goes to the room again only if it was never marked: the first attempt
+      //    died between the commit and the publish, and nobody saw it live.
+      //    Receivers keep one message per seq, so a repeat costs a frame, never
+      //    a duplicate in a timeline.
+      const shown =
+        !created &&
+        (await deps.live?.has(message.id).catch((err) => {
+          log.warn({ err, seq: message.seq }, 'live mark unreadable; showing the message again');
+          return false;
+        }));
+      if (!shown) {
+        await deps.fanout.publish(roomChannel(roomId), { kind: 'message', message });
+        await deps.live?.mark(message.id).catch((err) => {
+          log.warn({ err, seq: message.seq }, 'live mark not written; a retry shows it again');
+        });
+      }
       if (!created) await deps.fanout.publish(userChannel(actorId), { kind: 'ack', message });
 
       await failpoint('message-write.before-emit');

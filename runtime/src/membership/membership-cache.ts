@@ -29,11 +29,13 @@ export type MembershipLoader = (roomId: string) => Promise<string[] | null>;
  */
 export function membershipWithFallback(cache: MembershipCache, load: MembershipLoader) {
   return async (roomId: string, userId: string): Promise<boolean> => {
-    const cached = await cache.isMember(roomId, userId);
+    // The cache is only a cache: while Redis is down (or restarting empty) the room service
+    // answers, instead of every send failing with an internal error.
+    const cached = await cache.isMember(roomId, userId).catch(() => undefined);
     if (cached !== undefined) return cached;
     const members = await load(roomId);
     if (members === null) return false;
-    await cache.fillIfAbsent(roomId, members);
+    await cache.fillIfAbsent(roomId, members).catch(() => undefined);
     return members.includes(userId);
   };
 }
