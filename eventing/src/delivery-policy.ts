@@ -1,13 +1,17 @@
 /**
  * The delivery policy shared by the KafkaSource stand-in and the memory bus,
- * shaped like Knative's delivery spec (`retry`, `backoffPolicy: exponential`,
+ * shaped like Knative's delivery spec (`retry`, `backoffPolicy`,
  * `backoffDelay`) plus a cap on one wait, so a long retry series cannot stall
  * a partition for minutes.
  */
 
+export type BackoffPolicy = 'exponential' | 'linear';
+
 export interface DeliveryPolicy {
   /** Retries after the first attempt (Knative `retry`). */
   retry: number;
+  /** Knative `backoffPolicy` (default exponential). */
+  backoffPolicy?: BackoffPolicy;
   /** Wait before the first retry, in ms (Knative `backoffDelay`). */
   backoffDelayMs: number;
   /** Longest single wait, in ms. */
@@ -21,12 +25,25 @@ export const DEFAULT_DELIVERY: DeliveryPolicy = {
 };
 
 /**
- * Exponential backoff: retry n (1-based) waits `backoffDelayMs · 2^(n-1)`, capped.
+ * Retry n (1-based) waits `backoffDelayMs · 2^(n-1)` (exponential) or `backoffDelayMs · n`
+ * (linear), as Knative does, capped at `backoffMaxMs`.
  * @example backoffMs(3, { retry: 5, backoffDelayMs: 200, backoffMaxMs: 10_000 }) // 800
+ * @example backoffMs(3, { retry: 20, backoffPolicy: 'linear', backoffDelayMs: 1_000, backoffMaxMs: 30_000 }) // 3000
  */
 export function backoffMs(retryNumber: number, policy: DeliveryPolicy): number {
-  const exp = policy.backoffDelayMs * 2 ** Math.max(0, retryNumber - 1);
-  return Math.min(policy.backoffMaxMs, exp);
+  const n = Math.max(1, retryNumber);
+  const wait =
+    policy.backoffPolicy === 'linear'
+      ? policy.backoffDelayMs * n
+      : policy.backoffDelayMs * 2 ** (n - 1);
+  return Math.min(policy.backoffMaxMs, wait);
+}
+
+/** The longest a record can be retried before it is dead-lettered (waits only, no attempts). */
+export function retryWindowMs(policy: DeliveryPolicy): number {
+  let total = 0;
+  for (let n = 1; n <= policy.retry; n++) total += backoffMs(n, policy);
+  return total;
 }
 
 /** Resolves after `ms`, or early (false) when `signal` aborts. */

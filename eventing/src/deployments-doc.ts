@@ -5,6 +5,7 @@
  * committed page differs from what this renders.
  */
 import { writeFileSync } from 'node:fs';
+import { DEFAULT_DELIVERY, retryWindowMs } from './delivery-policy';
 import { DEPLOYMENTS, ENV, type EnvName } from './deployments';
 
 const code = (s: string) => `\`${s}\``;
@@ -33,6 +34,24 @@ export function renderDeploymentsDoc(): string {
     const emits = 'emits' in d ? code(d.emits) : '—';
     lines.push(
       `| ${code(d.name)} | ${d.kind} | ${code(d.dir)} | ${trigger} | ${emits} | ${d.scaling} | ${d.scalingWhy} |`,
+    );
+  }
+  lines.push(
+    '',
+    '## Delivery',
+    '',
+    'Each KafkaSource delivers its partitions in order and retries a failed delivery (a network error, a',
+    'timeout, 408, 429 or 5xx) before it dead-letters the record to `<topic>.dlq`. The default is',
+    `${DEFAULT_DELIVERY.retry} retries, exponential from ${DEFAULT_DELIVERY.backoffDelayMs} ms (${(retryWindowMs(DEFAULT_DELIVERY) / 1000).toFixed(1)} s of waits). Triggers with their own:`,
+    '',
+    '| function | retries | backoff | waits in all | why |',
+    '| --- | --- | --- | --- | --- |',
+  );
+  for (const d of DEPLOYMENTS) {
+    if (d.kind !== 'cloudevent' || !d.trigger.delivery) continue;
+    const p = d.trigger.delivery;
+    lines.push(
+      `| ${code(d.name)} | ${p.retry} | ${p.backoffPolicy} from ${p.backoffDelayMs} ms | ${(retryWindowMs(p) / 1000).toFixed(0)} s | ${p.why} |`,
     );
   }
   lines.push(

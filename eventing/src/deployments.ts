@@ -11,6 +11,7 @@
  * tests that check each of those against it.
  */
 import { TOPICS, type Topic } from './catalog';
+import type { BackoffPolicy } from './delivery-policy';
 
 /** How a variable reaches a deployable on Kubernetes. */
 export type EnvSource =
@@ -45,6 +46,11 @@ export const ENV = {
     source: 'container',
     required: false,
     doc: 'Address to listen on: 127.0.0.1 by default, 0.0.0.0 in a container.',
+  },
+  METRICS_PORT: {
+    source: 'container',
+    required: false,
+    doc: 'Private port of `/metrics` (9464 in a container), never behind a Service or route; unset: no metrics.',
   },
   LOG_LEVEL: { source: 'config', required: false, doc: 'pino level: info by default.' },
   JWT_SECRET: {
@@ -114,6 +120,134 @@ export const ENV = {
     required: false,
     doc: 'Proxies in front of the gateway that append to X-Forwarded-For (0: use the peer address).',
   },
+  RATE_USER_FRAMES_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: 'Frames per second per user, over all their sockets on one gateway.',
+  },
+  RATE_USER_BURST: { source: 'config', required: false, doc: 'Burst of frames per user.' },
+  RATE_SEND_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: '`send` frames per second per user.',
+  },
+  RATE_SEND_BURST: { source: 'config', required: false, doc: 'Burst of `send` frames per user.' },
+  RATE_SYNC_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: '`sync` frames per second per user.',
+  },
+  RATE_SYNC_BURST: { source: 'config', required: false, doc: 'Burst of `sync` frames per user.' },
+  RATE_TYPING_READ_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: '`typing` and `read` frames per second per user.',
+  },
+  RATE_TYPING_READ_BURST: {
+    source: 'config',
+    required: false,
+    doc: 'Burst of `typing` and `read` frames per user.',
+  },
+  RATE_HISTORY_BYTES_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: 'Bytes per second of messages a user is sent by `sync` and history.',
+  },
+  RATE_HISTORY_BYTES_BURST: {
+    source: 'config',
+    required: false,
+    doc: 'Burst of history bytes per user.',
+  },
+  RATE_LIMITED_STRIKES: {
+    source: 'config',
+    required: false,
+    doc: '`rate_limited` refusals per socket within a minute before a close (1008).',
+  },
+  MAX_SOCKETS_PER_USER: {
+    source: 'config',
+    required: false,
+    doc: 'WebSockets per user per gateway (past it: 429).',
+  },
+  MAX_SOCKETS_PER_ADDRESS: {
+    source: 'config',
+    required: false,
+    doc: 'WebSockets per client address per gateway (past it: 429).',
+  },
+  MAX_CONNECTIONS: {
+    source: 'config',
+    required: false,
+    doc: 'TCP connections per gateway process; past it only the probes are answered.',
+  },
+  HEARTBEAT_INTERVAL_MS: {
+    source: 'config',
+    required: false,
+    doc: 'How often each WebSocket is pinged; two silent intervals drop it.',
+  },
+  HTTP_HEADERS_TIMEOUT_MS: {
+    source: 'config',
+    required: false,
+    doc: 'A connection must send its request headers within this.',
+  },
+  HTTP_REQUEST_TIMEOUT_MS: {
+    source: 'config',
+    required: false,
+    doc: 'A whole HTTP request (headers and body) must arrive within this.',
+  },
+  HANDSHAKE_TIMEOUT_MS: {
+    source: 'config',
+    required: false,
+    doc: 'A WebSocket handshake must be accepted or refused within this.',
+  },
+  RATE_HTTP_ADDRESS_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: 'HTTP API requests per second per client address (an IPv6 /64).',
+  },
+  RATE_HTTP_ADDRESS_BURST: {
+    source: 'config',
+    required: false,
+    doc: 'Burst of HTTP API requests per client address.',
+  },
+  RATE_HTTP_USER_PER_SEC: {
+    source: 'config',
+    required: false,
+    doc: 'Authenticated HTTP API requests per second per user.',
+  },
+  RATE_HTTP_USER_BURST: {
+    source: 'config',
+    required: false,
+    doc: 'Burst of authenticated HTTP API requests per user.',
+  },
+  LOGIN_FREE_FAILURES: {
+    source: 'config',
+    required: false,
+    doc: 'Logins per (username, address) before each next one waits longer (1 s, 2 s, … 15 min).',
+  },
+  LOGIN_ADDRESS_FREE_FAILURES: {
+    source: 'config',
+    required: false,
+    doc: 'Failed logins per address (any usernames) within an hour before the growing wait.',
+  },
+  LOGIN_USER_FAILURE_BUDGET: {
+    source: 'config',
+    required: false,
+    doc: 'Failed logins per username within an hour past which addresses new to it are slowed.',
+  },
+  SIGNUPS_PER_ADDRESS_PER_HOUR: {
+    source: 'config',
+    required: false,
+    doc: 'Sign-ups per client address, then one an hour.',
+  },
+  KDF_CONCURRENCY: {
+    source: 'config',
+    required: false,
+    doc: 'Password hashes (scrypt) one users process computes at once.',
+  },
+  KDF_QUEUE_MAX: {
+    source: 'config',
+    required: false,
+    doc: 'Password hashes that may wait for a slot; past it, 503 with Retry-After.',
+  },
 } as const satisfies Record<string, EnvVar>;
 export type EnvName = keyof typeof ENV;
 
@@ -151,7 +285,22 @@ export interface HttpFunction extends DeployableBase {
 export interface CloudEventFunctionDeployable extends DeployableBase {
   kind: 'cloudevent';
   /** The KafkaSource that triggers it: topics, consumer group, ordered delivery. */
-  trigger: { topics: readonly Topic[]; consumerGroup: string };
+  trigger: {
+    topics: readonly Topic[];
+    consumerGroup: string;
+    /**
+     * Its own retry policy instead of the default (5 retries, exponential from 200 ms: about 6 s
+     * before a record is dead-lettered), with the reason. `backoffMaxMs` keeps the stand-in's
+     * waits equal to Knative's, which has no cap.
+     */
+    delivery?: {
+      retry: number;
+      backoffPolicy: BackoffPolicy;
+      backoffDelayMs: number;
+      backoffMaxMs: number;
+      why: string;
+    };
+  };
   /** The topic its emitted facts go to, through K_SINK (a KafkaSink pinned to that topic). */
   emits?: Topic;
 }
@@ -162,7 +311,7 @@ export interface GatewayDeployable extends DeployableBase {
 
 export type Deployable = HttpFunction | CloudEventFunctionDeployable | GatewayDeployable;
 
-const HOSTED = ['PORT', 'HOST', 'LOG_LEVEL'] as const satisfies readonly EnvName[];
+const HOSTED = ['PORT', 'HOST', 'METRICS_PORT', 'LOG_LEVEL'] as const satisfies readonly EnvName[];
 
 /** Consumer groups are `parley-<function>`: one group per function, shared by all its instances. */
 const groupOf = (fn: string) => `parley-${fn}`;
@@ -173,7 +322,7 @@ export const DEPLOYMENTS = [
     kind: 'http',
     dir: 'functions/users',
     package: '@parley/fn-users',
-    env: [...HOSTED, 'USERS_DB_SHARDS', 'JWT_SECRET'],
+    env: [...HOSTED, 'USERS_DB_SHARDS', 'JWT_SECRET', 'KDF_CONCURRENCY', 'KDF_QUEUE_MAX'],
     migrate: { env: ['LOG_LEVEL', 'USERS_DB_SHARDS'], sql: 'functions/users/src/migrations' },
     scaling: 'scale-to-zero',
     scalingWhy:
@@ -250,7 +399,17 @@ export const DEPLOYMENTS = [
         'SEARCH_REFRESH_INTERVAL',
       ],
     },
-    trigger: { topics: [TOPICS.messageEvents], consumerGroup: groupOf('message-index') },
+    trigger: {
+      topics: [TOPICS.messageEvents],
+      consumerGroup: groupOf('message-index'),
+      delivery: {
+        retry: 20,
+        backoffPolicy: 'linear',
+        backoffDelayMs: 1_000,
+        backoffMaxMs: 20_000,
+        why: 'an Elasticsearch outage must not dead-letter facts (search would miss those messages for good): waits of 1 s, 2 s, … 20 s ride out 3.5 minutes before a fact goes to the .dlq',
+      },
+    },
     scaling: 'scale-to-zero',
     scalingWhy:
       'indexing is asynchronous (search lag ~1 s); Kafka holds the events while it starts',
@@ -276,6 +435,32 @@ export const DEPLOYMENTS = [
       'COMMAND_TIMEOUT_MS',
       'DRAIN_TIMEOUT_MS',
       'TRUSTED_PROXY_HOPS',
+      'RATE_USER_FRAMES_PER_SEC',
+      'RATE_USER_BURST',
+      'RATE_SEND_PER_SEC',
+      'RATE_SEND_BURST',
+      'RATE_SYNC_PER_SEC',
+      'RATE_SYNC_BURST',
+      'RATE_TYPING_READ_PER_SEC',
+      'RATE_TYPING_READ_BURST',
+      'RATE_HISTORY_BYTES_PER_SEC',
+      'RATE_HISTORY_BYTES_BURST',
+      'RATE_LIMITED_STRIKES',
+      'MAX_SOCKETS_PER_USER',
+      'MAX_SOCKETS_PER_ADDRESS',
+      'MAX_CONNECTIONS',
+      'HEARTBEAT_INTERVAL_MS',
+      'HTTP_HEADERS_TIMEOUT_MS',
+      'HTTP_REQUEST_TIMEOUT_MS',
+      'HANDSHAKE_TIMEOUT_MS',
+      'RATE_HTTP_ADDRESS_PER_SEC',
+      'RATE_HTTP_ADDRESS_BURST',
+      'RATE_HTTP_USER_PER_SEC',
+      'RATE_HTTP_USER_BURST',
+      'LOGIN_FREE_FAILURES',
+      'LOGIN_ADDRESS_FREE_FAILURES',
+      'LOGIN_USER_FAILURE_BUDGET',
+      'SIGNUPS_PER_ADDRESS_PER_HOUR',
     ],
     scaling: 'always-on',
     scalingWhy: 'it holds the WebSockets; scaled by an HPA on CPU, drained on SIGTERM',

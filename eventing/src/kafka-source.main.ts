@@ -24,6 +24,7 @@ const source = createKafkaSource({
   group: cfg.CONSUMER_GROUP,
   sinkUrl: cfg.SINK_URL,
   retry: cfg.DELIVERY_RETRY,
+  backoffPolicy: cfg.DELIVERY_BACKOFF_POLICY,
   backoffDelayMs: cfg.DELIVERY_BACKOFF_DELAY_MS,
   backoffMaxMs: cfg.DELIVERY_BACKOFF_MAX_MS,
   timeoutMs: cfg.DELIVERY_TIMEOUT_MS,

@@ -310,3 +310,22 @@ describe('MemoryBus', () => {
     expect(bodies).toEqual(['hello 7']);
   });
 });
+
+describe('backoff policies', () => {
+  it('waits like Knative: exponential doubles, linear adds the delay each retry, both capped', async () => {
+    const { backoffMs, retryWindowMs } = await import('./delivery-policy');
+    const exp = { retry: 5, backoffDelayMs: 200, backoffMaxMs: 10_000 };
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(n, exp))).toEqual([200, 400, 800, 1600, 3200]);
+    expect(retryWindowMs(exp)).toBe(6_200);
+    const lin = {
+      retry: 20,
+      backoffPolicy: 'linear' as const,
+      backoffDelayMs: 1_000,
+      backoffMaxMs: 20_000,
+    };
+    expect([1, 2, 3, 20].map((n) => backoffMs(n, lin))).toEqual([1_000, 2_000, 3_000, 20_000]);
+    // An index outage of over three minutes is ridden out before a fact is dead-lettered.
+    expect(retryWindowMs(lin)).toBe(210_000);
+    expect(backoffMs(30, { ...lin, backoffMaxMs: 5_000 })).toBe(5_000);
+  });
+});

@@ -7,6 +7,7 @@
 import { deadLetterTopic, TOPIC_PARTITIONS, TOPICS } from '@parley/eventing/catalog';
 import { backoffMs, DEFAULT_DELIVERY } from '@parley/eventing/delivery-policy';
 import {
+  CLOUDEVENT_FUNCTIONS,
   DEPLOYMENTS,
   type Deployable,
   ENV,
@@ -17,8 +18,10 @@ import {
   CONFIG_MAP_NAME,
   CONTAINER_PORT,
   DELIVERY,
+  deliveryOf,
   GATEWAY,
   isoDuration,
+  KNATIVE_RESERVED_PORTS,
   SECRET_NAME,
   serviceUrl,
 } from './settings';
@@ -91,6 +94,32 @@ export function checkEnv(
   return problems;
 }
 
+/**
+ * The private metrics port of a pod template (Knative Service or Deployment): the container reads
+ * METRICS_PORT, a literal port other than the serving one, and the scrape annotations name that
+ * port, so Prometheus finds `/metrics` where the process serves it and nowhere else.
+ */
+export function checkMetricsPort(where: string, template: Json | undefined): string[] {
+  const c: Json = template?.spec?.containers?.[0] ?? {};
+  const value = (c.env ?? []).find((e: Json) => e.name === 'METRICS_PORT')?.value;
+  const port = Number(value);
+  if (value === undefined || !Number.isInteger(port) || port < 1 || port > 65_535)
+    return [`${where}: METRICS_PORT must be set to a port (else /metrics is not served)`];
+  const problems: string[] = [];
+  if (port === CONTAINER_PORT)
+    problems.push(`${where}: METRICS_PORT must not be the serving port ${CONTAINER_PORT}`);
+  const ann: Json = template?.metadata?.annotations ?? {};
+  const want = {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(port),
+    'prometheus.io/path': '/metrics',
+    'parley.dev/private-ports': `metrics=${port}`,
+  };
+  for (const [k, v] of Object.entries(want))
+    if (ann[k] !== v) problems.push(`${where}: annotation ${k} must be ${v}, is ${ann[k]}`);
+  return problems;
+}
+
 /** Knative's admission webhook rules that the CRD schema does not hold (pkg/apis/serving). */
 function checkKnativeService(svc: Json): string[] {
   const where = `Knative Service ${nameOf(svc)}`;
@@ -107,6 +136,10 @@ function checkKnativeService(svc: Json): string[] {
   for (const e of c.env ?? [])
     if (['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISION'].includes(e.name))
       problems.push(`${where}: ${e.name} is reserved by Knative`);
+  // The queue-proxy shares the pod's network: the user container must not listen on its ports.
+  const metricsPort = Number((c.env ?? []).find((e: Json) => e.name === 'METRICS_PORT')?.value);
+  if (KNATIVE_RESERVED_PORTS.includes(metricsPort))
+    problems.push(`${where}: METRICS_PORT ${metricsPort} is a port Knative's queue-proxy takes`);
   for (const [probe, path] of [
     ['readinessProbe', '/readyz'],
     ['livenessProbe', '/healthz'],
@@ -191,6 +224,7 @@ export function checkAgainstTable(
     if (!svc) continue;
     problems.push(...checkEnv(`Knative Service ${d.name}`, containerOf(svc), d.env));
     problems.push(...checkKnativeService(svc));
+    problems.push(...checkMetricsPort(`Knative Service ${d.name}`, svc.spec?.template));
     if (!imageRepo(containerOf(svc)?.image).endsWith(`parley/${d.name}`))
       problems.push(`Knative Service ${d.name}: image must be parley/${d.name}`);
     const ann: Json = svc.spec?.template?.metadata?.annotations ?? {};
@@ -363,11 +397,12 @@ function checkKafkaSource(
   if (s.initialOffset !== 'earliest')
     problems.push(`${where}: initialOffset must be earliest, like the stand-in`);
   const del = s.delivery ?? {};
+  const policy = deliveryOf(d);
   const want = {
-    retry: DELIVERY.retry,
-    backoffPolicy: 'exponential',
-    backoffDelay: isoDuration(DELIVERY.backoffDelayMs),
-    timeout: isoDuration(DELIVERY.timeoutMs),
+    retry: policy.retry,
+    backoffPolicy: policy.backoffPolicy,
+    backoffDelay: isoDuration(policy.backoffDelayMs),
+    timeout: isoDuration(policy.timeoutMs),
   };
   for (const [k, v] of Object.entries(want))
     if (del[k] !== v) problems.push(`${where}: delivery.${k} ${del[k]}, the stand-in's is ${v}`);
@@ -400,6 +435,11 @@ function checkGateway(objs: readonly Json[], dep: Json, config: Json): string[] 
   if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${where}: must run as non-root`);
   if (c.ports?.[0]?.containerPort !== CONTAINER_PORT)
     problems.push(`${where}: port ${CONTAINER_PORT}`);
+  problems.push(...checkMetricsPort(where, dep.spec?.template));
+  const metricsPort = Number(c.env?.find((e: Json) => e.name === 'METRICS_PORT')?.value);
+  const named = (c.ports ?? []).find((p: Json) => p.name === 'metrics');
+  if (named?.containerPort !== metricsPort)
+    problems.push(`${where}: the container port named metrics must be METRICS_PORT ${metricsPort}`);
   if (c.env?.find((e: Json) => e.name === 'PORT')?.value !== String(CONTAINER_PORT))
     problems.push(`${where}: PORT must be the container port`);
   if (dep.spec?.replicas !== undefined) problems.push(`${where}: replicas belong to the HPA`);
@@ -412,6 +452,10 @@ function checkGateway(objs: readonly Json[], dep: Json, config: Json): string[] 
   const pdb = find(objs, 'policy/v1', 'PodDisruptionBudget', nameOf(dep))[0];
   if (svc && !matches(svc))
     problems.push(`Service ${nameOf(svc)}: selector must match the Deployment`);
+  // The metrics port is private: the Service (what the ingress reaches) never forwards to it.
+  for (const p of svc?.spec?.ports ?? [])
+    if ([p.targetPort, p.port].some((t) => t === 'metrics' || t === metricsPort))
+      problems.push(`Service ${nameOf(dep)}: exposes the private metrics port`);
   if (pdb && !matches(pdb))
     problems.push(`PodDisruptionBudget ${nameOf(pdb)}: selector must match the Deployment`);
   const hpa = find(objs, 'autoscaling/v2', 'HorizontalPodAutoscaler', nameOf(dep))[0];
@@ -426,18 +470,21 @@ function checkGateway(objs: readonly Json[], dep: Json, config: Json): string[] 
 }
 
 /**
- * The stand-in caps one wait at DELIVERY_BACKOFF_MAX_MS; Knative's exponential backoff has no cap.
- * They deliver alike only while the cap never bites within `retry` retries: the waits, if not.
+ * The stand-in caps one wait at DELIVERY_BACKOFF_MAX_MS; Knative's backoff has no cap. They
+ * deliver alike only while the cap never bites within `retry` retries: per CloudEvent function,
+ * the retries where it would (none, for the table to be right).
  */
-export function backoffCapBites(): number[] {
-  const bites: number[] = [];
-  const policy = {
-    ...DEFAULT_DELIVERY,
-    retry: DELIVERY.retry,
-    backoffDelayMs: DELIVERY.backoffDelayMs,
-    backoffMaxMs: DELIVERY.backoffMaxMs,
-  };
-  for (let n = 1; n <= policy.retry; n++)
-    if (backoffMs(n, policy) !== policy.backoffDelayMs * 2 ** (n - 1)) bites.push(n);
-  return bites;
+export function backoffCapBites(): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const fn of CLOUDEVENT_FUNCTIONS) {
+    const policy = { ...DEFAULT_DELIVERY, ...deliveryOf(fn) };
+    const uncapped = (n: number) =>
+      policy.backoffPolicy === 'linear'
+        ? policy.backoffDelayMs * n
+        : policy.backoffDelayMs * 2 ** (n - 1);
+    out[fn.name] = [];
+    for (let n = 1; n <= policy.retry; n++)
+      if (backoffMs(n, policy) !== uncapped(n)) out[fn.name]?.push(n);
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ import { backoffCapBites, checkAgainstTable, checkEnv } from './checks';
 import { BASE_DIR, staleFiles } from './generate';
 import { baseFiles, secretKeys } from './manifests';
 import { kustomizeBuild, loadSchemas, parseYamlDocs, type Schemas } from './schemas';
-import { CONFIG_MAP_NAME, DELIVERY, SECRET_NAME } from './settings';
+import { CONFIG_MAP_NAME, CONTAINER_PORT, DELIVERY, METRICS_PORT, SECRET_NAME } from './settings';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML of any kind, walked by known paths
 type Json = Record<string, any>;
@@ -225,6 +225,59 @@ describe('against the deployment table, the catalog and the stand-in', () => {
     );
   });
 
+  it('serves /metrics on the private port only: declared nowhere a Service or route reaches', () => {
+    const objs = committedBase();
+    const pods = objs.filter(
+      (o) => o.kind === 'Deployment' || (o.kind === 'Service' && o.apiVersion !== 'v1'),
+    );
+    expect(pods).toHaveLength(DEPLOYMENTS.length);
+    for (const o of pods) {
+      const c = o.spec.template.spec.containers[0];
+      expect(c.env, o.metadata.name).toContainEqual({
+        name: 'METRICS_PORT',
+        value: String(METRICS_PORT),
+      });
+      expect(o.spec.template.metadata.annotations, o.metadata.name).toMatchObject({
+        'prometheus.io/port': String(METRICS_PORT),
+        'parley.dev/private-ports': `metrics=${METRICS_PORT}`,
+      });
+      // The probes stay on the serving port.
+      expect(c.readinessProbe.httpGet.port).toBeOneOf([CONTAINER_PORT, 'http']);
+    }
+    // Knative routes to its one declared port; the gateway's Service forwards `http` alone.
+    for (const o of pods.filter((x) => x.kind === 'Service'))
+      expect(o.spec.template.spec.containers[0].ports).toEqual([
+        { name: 'http1', containerPort: CONTAINER_PORT },
+      ]);
+    const gateway = objs.find((o) => o.kind === 'Deployment') as Json;
+    expect(gateway.spec.template.spec.containers[0].ports).toContainEqual({
+      name: 'metrics',
+      containerPort: METRICS_PORT,
+    });
+    const svc = objs.find((o) => o.kind === 'Service' && o.apiVersion === 'v1') as Json;
+    expect(svc.spec.ports.map((p: Json) => p.targetPort)).toEqual(['http']);
+  });
+
+  it('the table check catches a public or misplaced metrics port', () => {
+    const objs = committedBase();
+    const svc = objs.find((o) => o.kind === 'Service' && o.apiVersion === 'v1') as Json;
+    svc.spec.ports.push({ name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' });
+    const ksvc = objs.find(
+      (o) => o.apiVersion === 'serving.knative.dev/v1' && o.metadata.name === 'rooms',
+    ) as Json;
+    // 9091 is the queue-proxy's own metrics port in every Knative pod.
+    for (const e of ksvc.spec.template.spec.containers[0].env)
+      if (e.name === 'METRICS_PORT') e.value = '9091';
+    const users = objs.find(
+      (o) => o.apiVersion === 'serving.knative.dev/v1' && o.metadata.name === 'users',
+    ) as Json;
+    users.spec.template.metadata.annotations['prometheus.io/port'] = String(CONTAINER_PORT);
+    const problems = checkAgainstTable(objs).join('\n');
+    expect(problems).toMatch(/Service connection-gateway: exposes the private metrics port/);
+    expect(problems).toMatch(/Knative Service rooms: METRICS_PORT 9091 is a port Knative's/);
+    expect(problems).toMatch(/Knative Service users: annotation prometheus.io\/port must be 9464/);
+  });
+
   it("delivers like the stand-in: its retry, backoff, timeout; the stand-in's cap never bites", () => {
     expect(DELIVERY).toMatchObject({
       retry: 5,
@@ -233,7 +286,7 @@ describe('against the deployment table, the catalog and the stand-in', () => {
       initialOffset: 'earliest',
     });
     // Knative's exponential backoff has no cap: equal only while 200 ms · 2^(n-1) stays under it.
-    expect(backoffCapBites()).toEqual([]);
+    for (const bites of Object.values(backoffCapBites())) expect(bites).toEqual([]);
   });
 });
 

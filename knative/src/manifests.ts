@@ -9,6 +9,8 @@
  *   stand-in's retry policy, dead letters to a KafkaSink for `<topic>.dlq`);
  * - a function with K_SINK: a SinkBinding pointing it at the KafkaSink of its `emits` topic;
  * - gateway: Deployment + Service + HorizontalPodAutoscaler + PodDisruptionBudget;
+ * and every pod serves `/metrics` on the private METRICS_PORT only (settings.ts), annotated for
+ * Prometheus and never exposed by a Service or a route;
  * and once: the namespace, the ConfigMap, a Strimzi KafkaTopic per topic and dead-letter topic, the
  * KafkaSinks.
  */
@@ -40,12 +42,14 @@ import {
   CONFIG_VALUES,
   CONTAINER_PORT,
   DELIVERY,
+  deliveryOf,
   FUNCTION_TIMEOUT_SECONDS,
   GATEWAY,
   gatewayGracePeriodSeconds,
   isoDuration,
   KAFKA_BOOTSTRAP,
   KAFKA_CLUSTER,
+  METRICS_PORT,
   MIGRATE,
   NAMESPACE,
   RESOURCES,
@@ -150,10 +154,16 @@ const labels = (name: string, component: string): Record<string, string> => ({
   'app.kubernetes.io/part-of': 'parley',
 });
 
+/**
+ * Prometheus scrapes a pod on its private metrics port, at the pod's address (annotation-based
+ * scraping; the same port for a PodMonitor). `parley.dev/private-ports` names the ports the pod
+ * listens on that no Service, Knative route or ingress reaches.
+ */
 const scrape = {
   'prometheus.io/scrape': 'true',
-  'prometheus.io/port': String(CONTAINER_PORT),
+  'prometheus.io/port': String(METRICS_PORT),
   'prometheus.io/path': '/metrics',
+  'parley.dev/private-ports': `metrics=${METRICS_PORT}`,
 };
 
 /** Variables the platform sets; never in a manifest's env (PORT by Knative, K_SINK by a SinkBinding). */
@@ -177,6 +187,7 @@ export function envOf(names: readonly EnvName[]): IIoK8sApiCoreV1EnvVar[] {
 
 function containerValue(name: EnvName): string {
   if (name === 'HOST') return '0.0.0.0';
+  if (name === 'METRICS_PORT') return String(METRICS_PORT);
   throw new Error(`no container value for ${name}: add it to knative/src/manifests.ts`);
 }
 
@@ -236,6 +247,8 @@ function knativeService(fn: FunctionDeployable): IKnativeService {
             {
               name: fn.name,
               image: imageOf(fn.name),
+              // The one port Knative routes to. METRICS_PORT is served too, undeclared (Knative
+              // takes one port per Service): only Prometheus reaches it, at the pod's address.
               ports: [{ name: 'http1', containerPort: CONTAINER_PORT }],
               env: envOf(fn.env),
               resources: structuredClone(RESOURCES.function),
@@ -280,10 +293,10 @@ function kafkaSource(fn: CloudEventFunctionDeployable): KafkaSource {
       ordering: 'ordered',
       sink: { ref: { apiVersion: KNATIVE_SERVING, kind: 'Service', name: fn.name } },
       delivery: {
-        retry: DELIVERY.retry,
-        backoffPolicy: 'exponential',
-        backoffDelay: isoDuration(DELIVERY.backoffDelayMs),
-        timeout: isoDuration(DELIVERY.timeoutMs),
+        retry: deliveryOf(fn).retry,
+        backoffPolicy: deliveryOf(fn).backoffPolicy,
+        backoffDelay: isoDuration(deliveryOf(fn).backoffDelayMs),
+        timeout: isoDuration(deliveryOf(fn).timeoutMs),
         deadLetterSink: {
           ref: {
             apiVersion: KAFKA_SINK_API,
@@ -350,7 +363,11 @@ function gateway(g: GatewayDeployable): Manifest[] {
   const container: IIoK8sApiCoreV1Container = {
     name: g.name,
     image: imageOf(g.name),
-    ports: [{ name: 'http', containerPort: CONTAINER_PORT }],
+    // `metrics` is private: the Service below exposes `http` only.
+    ports: [
+      { name: 'http', containerPort: CONTAINER_PORT },
+      { name: 'metrics', containerPort: METRICS_PORT },
+    ],
     env,
     resources: structuredClone(RESOURCES.gateway),
     readinessProbe: {

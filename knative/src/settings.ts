@@ -6,7 +6,7 @@
  * and knative/README.md explain them for the operator.
  */
 import { TOPIC_PARTITIONS } from '@parley/eventing/catalog';
-import type { ENV, EnvName } from '@parley/eventing/deployments';
+import type { CloudEventFunctionDeployable, ENV, EnvName } from '@parley/eventing/deployments';
 import { KafkaSourceConfig } from '@parley/eventing/kafka/config';
 
 export const NAMESPACE = 'parley';
@@ -16,6 +16,22 @@ export const SECRET_NAME = 'parley-secrets';
 export const CONFIG_MAP_NAME = 'parley-config';
 /** What Knative sets PORT to, and the port every function and the gateway listen on. */
 export const CONTAINER_PORT = 8080;
+/**
+ * The private port every function and the gateway serve `/metrics` on (METRICS_PORT): never
+ * declared to a Service or a Knative route, so neither the ingress nor another workload reaching
+ * a function through its URL gets it; Prometheus scrapes it on the pod's address
+ * (`prometheus.io/port`). A Knative container declares one port only (the serving one), so there
+ * it is not declared at all; the gateway's Deployment names it `metrics`. 9464 is the Prometheus
+ * exporter port of OpenTelemetry's SDKs; it is none of the ports Knative's queue-proxy takes in the
+ * same pod (KNATIVE_RESERVED_PORTS).
+ */
+export const METRICS_PORT = 9464;
+/**
+ * Ports of a Knative pod that the user container must not take (knative.dev/serving
+ * pkg/apis/serving/k8s_validation.go `reservedPorts`): the queue-proxy's 8012 (HTTP/1), 8013
+ * (HTTP/2), 8022 (admin), 9090 (autoscaling metrics), 9091 (request metrics), and 8008 (profiling).
+ */
+export const KNATIVE_RESERVED_PORTS: readonly number[] = [8012, 8013, 8022, 9090, 9091, 8008];
 /** The images' user (functions/Dockerfile and connection-gateway/Dockerfile: `USER 1000:1000`). */
 export const RUN_AS = 1000;
 
@@ -63,6 +79,39 @@ export const CONFIG_VALUES: Record<ConfigEnvName, string> = {
   // The gateway is a plain Deployment behind the cluster's ingress, which appends one
   // X-Forwarded-For entry; an overlay with more proxies in front raises it.
   TRUSTED_PROXY_HOPS: '1',
+  // connection-gateway/src/config.ts defaults: per-user WebSocket budgets, connection caps,
+  // heartbeat and HTTP timeouts (docs/protocol.md, Limits).
+  RATE_USER_FRAMES_PER_SEC: '60',
+  RATE_USER_BURST: '400',
+  RATE_SEND_PER_SEC: '10',
+  RATE_SEND_BURST: '200',
+  RATE_SYNC_PER_SEC: '5',
+  RATE_SYNC_BURST: '50',
+  RATE_TYPING_READ_PER_SEC: '5',
+  RATE_TYPING_READ_BURST: '50',
+  RATE_HISTORY_BYTES_PER_SEC: '1048576',
+  RATE_HISTORY_BYTES_BURST: '4194304',
+  RATE_LIMITED_STRIKES: '300',
+  MAX_SOCKETS_PER_USER: '20',
+  MAX_SOCKETS_PER_ADDRESS: '100',
+  MAX_CONNECTIONS: '10000',
+  HEARTBEAT_INTERVAL_MS: '30000',
+  HTTP_HEADERS_TIMEOUT_MS: '10000',
+  HTTP_REQUEST_TIMEOUT_MS: '30000',
+  HANDSHAKE_TIMEOUT_MS: '10000',
+  // connection-gateway/src/config.ts defaults: HTTP rate limits, login and sign-up throttles.
+  RATE_HTTP_ADDRESS_PER_SEC: '20',
+  RATE_HTTP_ADDRESS_BURST: '100',
+  RATE_HTTP_USER_PER_SEC: '10',
+  RATE_HTTP_USER_BURST: '50',
+  LOGIN_FREE_FAILURES: '5',
+  LOGIN_ADDRESS_FREE_FAILURES: '50',
+  LOGIN_USER_FAILURE_BUDGET: '20',
+  SIGNUPS_PER_ADDRESS_PER_HOUR: '10',
+  // functions/users: two hashes at once matches the function's CPU limit of one core (two
+  // threads keep it busy while one waits on memory); sixteen waiting is about a second of work.
+  KDF_CONCURRENCY: '2',
+  KDF_QUEUE_MAX: '16',
 };
 
 /**
@@ -160,11 +209,30 @@ const standIn = KafkaSourceConfig.parse({
 
 export const DELIVERY = {
   retry: standIn.DELIVERY_RETRY,
+  backoffPolicy: standIn.DELIVERY_BACKOFF_POLICY,
   backoffDelayMs: standIn.DELIVERY_BACKOFF_DELAY_MS,
   backoffMaxMs: standIn.DELIVERY_BACKOFF_MAX_MS,
   timeoutMs: standIn.DELIVERY_TIMEOUT_MS,
   initialOffset: standIn.INITIAL_OFFSET,
 } as const;
+
+/** One function's KafkaSource delivery: its trigger's own policy (the table), else the default. */
+export function deliveryOf(fn: CloudEventFunctionDeployable): {
+  retry: number;
+  backoffPolicy: 'exponential' | 'linear';
+  backoffDelayMs: number;
+  backoffMaxMs: number;
+  timeoutMs: number;
+} {
+  const own = fn.trigger.delivery;
+  return {
+    retry: own?.retry ?? DELIVERY.retry,
+    backoffPolicy: own?.backoffPolicy ?? DELIVERY.backoffPolicy,
+    backoffDelayMs: own?.backoffDelayMs ?? DELIVERY.backoffDelayMs,
+    backoffMaxMs: own?.backoffMaxMs ?? DELIVERY.backoffMaxMs,
+    timeoutMs: DELIVERY.timeoutMs,
+  };
+}
 
 /** An ISO 8601 duration (what Knative's delivery spec takes). @example isoDuration(200) // 'PT0.2S' */
 export const isoDuration = (ms: number): string => `PT${ms / 1000}S`;

@@ -26,6 +26,7 @@ import { roomOpsFunction } from '@parley/fn-room-ops/function';
 import { roomsFunction } from '@parley/fn-rooms/function';
 import { searchFunction } from '@parley/fn-search/function';
 import { usersFunction } from '@parley/fn-users/function';
+import { ListenConfigSchema } from '@parley/runtime/serve-function';
 import { describe, expect, it } from 'vitest';
 import { startEmbedded } from './embedded';
 import { planStack } from './stack';
@@ -40,8 +41,8 @@ const SPECS = [
   messageIndexFunction,
 ];
 
-/** Read by every function's host, not by its config: the server's PORT/HOST and the log level. */
-const HOSTED = ['PORT', 'HOST', 'LOG_LEVEL'];
+/** Read by every function's host, not by its config: the server's PORT/HOST/METRICS_PORT and the log level. */
+const HOSTED = [...Object.keys(ListenConfigSchema.shape), 'LOG_LEVEL'];
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
@@ -131,11 +132,29 @@ describe('the real-mode stack', () => {
         CONSUMER_GROUP: d.trigger.consumerGroup,
         SINK_URL: `http://127.0.0.1:${proc(d.name).port}`,
       });
+      // A trigger with its own retry policy gets it; the others the stand-in's default.
+      const own = d.trigger.delivery;
+      if (own)
+        expect(source.env).toMatchObject({
+          DELIVERY_RETRY: String(own.retry),
+          DELIVERY_BACKOFF_POLICY: own.backoffPolicy,
+          DELIVERY_BACKOFF_DELAY_MS: String(own.backoffDelayMs),
+          DELIVERY_BACKOFF_MAX_MS: String(own.backoffMaxMs),
+        });
+      else expect(source.env.DELIVERY_RETRY).toBeUndefined();
     }
+    expect(CLOUDEVENT_FUNCTIONS.some((d) => d.trigger.delivery)).toBe(true);
     expect(plan.processes.filter((p) => p.role === 'source')).toHaveLength(
       CLOUDEVENT_FUNCTIONS.length,
     );
   });
+
+  const PER_ADDRESS_RAISED: string[] = [
+    'SIGNUPS_PER_ADDRESS_PER_HOUR',
+    'LOGIN_ADDRESS_FREE_FAILURES',
+    'RATE_HTTP_ADDRESS_PER_SEC',
+    'RATE_HTTP_ADDRESS_BURST',
+  ];
 
   it('runs N gateways on consecutive ports, each allowing its own origin', () => {
     const row = deployment('connection-gateway');
@@ -153,11 +172,30 @@ describe('the real-mode stack', () => {
       expect(p.port).toBe(18080 + i);
       expect(sorted(Object.keys(p.env))).toEqual(
         sorted(
-          // The stack leaves the gateway's limits at their defaults.
-          row.env.filter((e) => !Object.hasOwn(GatewayLimitsSchema.shape, e)),
+          // The stack leaves the gateway's limits at their defaults, but for the per-address
+          // budgets: every client of a local stack is 127.0.0.1.
+          row.env.filter(
+            (e) => !Object.hasOwn(GatewayLimitsSchema.shape, e) || PER_ADDRESS_RAISED.includes(e),
+          ),
         ),
       );
+      expect(p.env.SIGNUPS_PER_ADDRESS_PER_HOUR).toBe('100000');
       expect(p.env.ALLOWED_ORIGINS).toContain(`http://127.0.0.1:${18080 + i}`);
+    }
+  });
+
+  it('gives each function and gateway its own private METRICS_PORT, clear of every other port', () => {
+    const ports = plan.processes.flatMap((p) => [
+      p.port,
+      ...(p.metricsPort ? [p.metricsPort] : []),
+    ]);
+    expect(new Set(ports).size).toBe(ports.length);
+    for (const p of plan.processes) {
+      if (p.role === 'function' || p.role === 'gateway') {
+        expect(p.metricsPort, p.name).toBeGreaterThan(18100);
+        expect(p.metricsPort, p.name).toBeLessThan(18190);
+        expect(p.env.METRICS_PORT, p.name).toBe(String(p.metricsPort));
+      } else expect(p.metricsPort, p.name).toBeUndefined(); // the stand-ins: /metrics on `port`
     }
   });
 

@@ -351,6 +351,8 @@ describe('images: every deployable runs from its image tree alone', () => {
   /** What each started deployable answers at. */
   const urls: Partial<Record<string, string>> = {};
   const ports: Partial<Record<string, number>> = {};
+  /** Each deployable's private METRICS_PORT. */
+  const metricsPorts: Partial<Record<string, number>> = {};
   /** The environment variable values of this run, by name (every variable of the table). */
   let values: Record<EnvName, string>;
   /** Events the functions emitted to K_SINK. */
@@ -381,10 +383,12 @@ describe('images: every deployable runs from its image tree alone', () => {
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
     const sinkPort = (sink.address() as { port: number }).port;
     for (const d of DEPLOYMENTS) ports[d.name] = await freePort();
+    for (const d of DEPLOYMENTS) metricsPorts[d.name] = await freePort();
     const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
     values = {
       PORT: '', // per process
       HOST: '127.0.0.1', // the images say 0.0.0.0; nothing here binds beyond loopback
+      METRICS_PORT: '', // per process
       LOG_LEVEL: 'info',
       JWT_SECRET: jwtSecret,
       USERS_DB_SHARDS: freshShardSpec('img_users'),
@@ -409,6 +413,35 @@ describe('images: every deployable runs from its image tree alone', () => {
       COMMAND_TIMEOUT_MS: '10000',
       DRAIN_TIMEOUT_MS: '2000',
       TRUSTED_PROXY_HOPS: '0',
+      RATE_USER_FRAMES_PER_SEC: '60',
+      RATE_USER_BURST: '400',
+      RATE_SEND_PER_SEC: '10',
+      RATE_SEND_BURST: '200',
+      RATE_SYNC_PER_SEC: '5',
+      RATE_SYNC_BURST: '50',
+      RATE_TYPING_READ_PER_SEC: '5',
+      RATE_TYPING_READ_BURST: '50',
+      RATE_HISTORY_BYTES_PER_SEC: '1048576',
+      RATE_HISTORY_BYTES_BURST: '4194304',
+      RATE_LIMITED_STRIKES: '300',
+      MAX_SOCKETS_PER_USER: '20',
+      MAX_SOCKETS_PER_ADDRESS: '100',
+      MAX_CONNECTIONS: '10000',
+      HEARTBEAT_INTERVAL_MS: '30000',
+      HTTP_HEADERS_TIMEOUT_MS: '10000',
+      HTTP_REQUEST_TIMEOUT_MS: '30000',
+      HANDSHAKE_TIMEOUT_MS: '10000',
+      RATE_HTTP_ADDRESS_PER_SEC: '20',
+      RATE_HTTP_ADDRESS_BURST: '100',
+      RATE_HTTP_USER_PER_SEC: '10',
+      RATE_HTTP_USER_BURST: '50',
+      LOGIN_FREE_FAILURES: '5',
+      LOGIN_ADDRESS_FREE_FAILURES: '50',
+      LOGIN_USER_FAILURE_BUDGET: '20',
+      // Redis keeps sign-up counts per address for an hour, across runs of this test.
+      SIGNUPS_PER_ADDRESS_PER_HOUR: '1000',
+      KDF_CONCURRENCY: '2',
+      KDF_QUEUE_MAX: '16',
     };
     nodeVersion = await new Promise<string>((resolve, reject) => {
       const c = spawn(NODE, ['--version'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -489,9 +522,17 @@ describe('images: every deployable runs from its image tree alone', () => {
   }
 
   /** The process's environment: the image's ENV, then the table's variables for it, then PATH. */
-  function envOf(image: Image, names: readonly EnvName[], port?: number) {
+  function envOf(
+    image: Image,
+    names: readonly EnvName[],
+    ports: { port?: number; metricsPort?: number } = {},
+  ) {
     const env: Record<string, string> = { ...image.env, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-    for (const n of names) env[n] = n === 'PORT' ? String(port) : values[n];
+    const own: Partial<Record<EnvName, number | undefined>> = {
+      PORT: ports.port,
+      METRICS_PORT: ports.metricsPort,
+    };
+    for (const n of names) env[n] = n in own ? String(own[n]) : values[n];
     return env;
   }
 
@@ -510,7 +551,8 @@ describe('images: every deployable runs from its image tree alone', () => {
     const { image, cwd } = await imageOf(d);
     await migrateStep(d, image, cwd);
     const port = ports[name] as number;
-    const p = run(name, cwd, image.cmd, envOf(image, d.env, port), work);
+    const metricsPort = metricsPorts[name] as number;
+    const p = run(name, cwd, image.cmd, envOf(image, d.env, { port, metricsPort }), work);
     started.set(name, { proc: p, env: d.env });
     const base = `http://127.0.0.1:${port}`;
     const state = await vi.waitFor(
@@ -523,6 +565,19 @@ describe('images: every deployable runs from its image tree alone', () => {
       { timeout: 60_000, interval: 100 },
     );
     if (state === 'exited') throw new Error(`${name} exited ${p.child.exitCode}:\n${p.output()}`);
+    // /metrics on the private METRICS_PORT only; the serving port (what a Service exposes) has none.
+    const metrics = await vi.waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+        expect(res.status, `${name} /metrics on METRICS_PORT`).toBe(200);
+        return res.text();
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(metrics).toContain(`service="${name}"`);
+    const publicMetrics = await fetch(`${base}/metrics`);
+    expect(publicMetrics.status, `${name} /metrics on PORT`).toBe(404);
+    expect(await publicMetrics.json()).toMatchObject({ error: { code: 'not_found' } });
     urls[name] = base;
     return base;
   }

@@ -23,6 +23,7 @@ export const KafkaSourceConfig = z.object({
   CONSUMER_GROUP: z.string().min(1),
   SINK_URL: z.url(),
   DELIVERY_RETRY: int(0).default(5),
+  DELIVERY_BACKOFF_POLICY: z.enum(['exponential', 'linear']).default('exponential'),
   DELIVERY_BACKOFF_DELAY_MS: int(1).default(200),
   DELIVERY_BACKOFF_MAX_MS: int(1).default(10_000),
   DELIVERY_TIMEOUT_MS: int(1).default(30_000),

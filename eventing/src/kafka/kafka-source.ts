@@ -6,7 +6,7 @@
  * - Order: one record at a time per partition, partitions in parallel.
  * - At least once: the offset is committed only after the sink answered 2xx
  *   (or the record went to the dead-letter topic); a crash redelivers.
- * - Retries (network error, timeout, 408, 429, 5xx) with exponential backoff.
+ * - Retries (network error, timeout, 408, 429, 5xx) with exponential or linear backoff.
  * - Dead letters: a refused record (other 4xx), one still failing after the
  *   retries, or one that is not a valid CloudEvent of the catalog is produced
  *   unchanged (key, value, headers) to `<topic>.dlq`, with Knative's
@@ -135,6 +135,7 @@ function metricsOf(registry: Registry | undefined) {
 export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const policy: DeliveryPolicy = {
     retry: opts.retry ?? DEFAULT_DELIVERY.retry,
+    backoffPolicy: opts.backoffPolicy ?? 'exponential',
     backoffDelayMs: opts.backoffDelayMs ?? DEFAULT_DELIVERY.backoffDelayMs,
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_DELIVERY.backoffMaxMs,
   };
