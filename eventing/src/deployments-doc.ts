@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_DELIVERY, retryWindowMs } from './delivery-policy';
-import { DEPLOYMENTS, ENV, type EnvName } from './deployments';
+import { CLOUDEVENT_FUNCTIONS, DEPLOYMENTS, ENV, type EnvName } from './deployments';
 
 const code = (s: string) => `\`${s}\``;
 
@@ -47,9 +47,9 @@ export function renderDeploymentsDoc(): string {
     '| function | retries | backoff | waits in all | why |',
     '| --- | --- | --- | --- | --- |',
   );
-  for (const d of DEPLOYMENTS) {
-    if (d.kind !== 'cloudevent' || !d.trigger.delivery) continue;
+  for (const d of CLOUDEVENT_FUNCTIONS) {
     const p = d.trigger.delivery;
+    if (!p) continue;
     lines.push(
       `| ${code(d.name)} | ${p.retry} | ${p.backoffPolicy} from ${p.backoffDelayMs} ms | ${(retryWindowMs(p) / 1000).toFixed(0)} s | ${p.why} |`,
     );

@@ -17,7 +17,6 @@ import {
 import {
   CONFIG_MAP_NAME,
   CONTAINER_PORT,
-  DELIVERY,
   deliveryOf,
   GATEWAY,
   isoDuration,

@@ -6,7 +6,8 @@
  * (checkRoom), and that the system recovered without a human.
  *
  * The suite runs on its own MariaDB ×2, Redis, Kafka and Elasticsearch
- * (fault-infra.ts), so killing them touches nothing else.
+ * (fault-infra.ts), so killing them touches nothing else. The hostile clients
+ * of issue 10 (hostile.ts) attack the same stack at the end.
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import {
 } from '@parley/eventing/kafka/kafka';
 import { audit, type SkippableCheck } from '@parley/launcher/audit';
 import { gatewayName, type Stack, startStack } from '@parley/launcher/stack';
+import { Api, WsClient } from '@parley/perf/client';
 import type { Message } from '@parley/protocol';
 import { createLogger, logicalShardOf } from '@parley/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +33,7 @@ import {
   useFaultInfra,
   wipeAll,
 } from './fault-infra';
+import { socketsUntilRefused, syncAmplification, unknownUserToken } from './hostile';
 import { ChatWorkload, checkRoom } from './workload';
 
 useFaultInfra();
@@ -466,3 +469,41 @@ async function deadLetters(
   await consumer.stop();
   return n;
 }
+
+describe('hostile clients on the real stack', () => {
+  it('sync amplification: the attacker gets what its byte budget allows; another user is answered', async () => {
+    const o = await syncAmplification(running().gatewayUrl, {
+      messages: 200,
+      sockets: 10,
+      rate: 20,
+      seconds: 8,
+    });
+    appendFileSync(
+      join(REPORT_DIR, 'hostile.jsonl'),
+      `${JSON.stringify({ attack: 'sync amplification', ...o })}\n`,
+    );
+    process.stderr.write(`[hostile] sync amplification ${JSON.stringify(o)}\n`);
+    expect(o.attackerBytes).toBeLessThanOrEqual(o.budgetBytes);
+    expect(o.rateLimited).toBeGreaterThan(0);
+    expect(o.victimPongs).toBe(o.victimPings);
+  });
+
+  it('one user gets 20 WebSockets on a gateway; the 21st handshake is refused (429)', async () => {
+    const url = running().gatewayUrl;
+    const account = await new Api(url).signup('many');
+    expect(await socketsUntilRefused(url, account, 30)).toEqual({ opened: 20, refusedWith: 429 });
+  });
+
+  it('a validly signed token of a user that does not exist is refused everywhere (401)', async () => {
+    const url = running().gatewayUrl;
+    const token = await unknownUserToken(running().env.JWT_SECRET as string);
+    expect(await WsClient.handshakeStatus(`${url.replace(/^http/, 'ws')}/ws?token=${token}`)).toBe(
+      401,
+    );
+    for (const path of ['/api/v1/rooms', '/api/v1/users?q=ann', '/api/v1/me']) {
+      const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status, path).toBe(401);
+      await res.body?.cancel();
+    }
+  });
+});
