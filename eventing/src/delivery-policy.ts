@@ -18,10 +18,18 @@ export interface DeliveryPolicy {
   backoffMaxMs: number;
 }
 
+/**
+ * Transient failures (a network error, a timeout, 408, 429, 5xx) are retried for 3.5 minutes —
+ * waits of 1 s, 2 s, … 20 s — before a record is dead-lettered: long enough to ride out a restart
+ * of a function, a database or Elasticsearch, which the fault suite does. A refusal (another 4xx)
+ * is dead-lettered at once, so poison never waits. Knative's linear backoff has no cap, so the
+ * cap equals the last wait and both deliver alike.
+ */
 export const DEFAULT_DELIVERY: DeliveryPolicy = {
-  retry: 5,
-  backoffDelayMs: 200,
-  backoffMaxMs: 10_000,
+  retry: 20,
+  backoffPolicy: 'linear',
+  backoffDelayMs: 1_000,
+  backoffMaxMs: 20_000,
 };
 
 /**

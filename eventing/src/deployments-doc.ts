@@ -42,12 +42,16 @@ export function renderDeploymentsDoc(): string {
     '',
     'Each KafkaSource delivers its partitions in order and retries a failed delivery (a network error, a',
     'timeout, 408, 429 or 5xx) before it dead-letters the record to `<topic>.dlq`. The default is',
-    `${DEFAULT_DELIVERY.retry} retries, exponential from ${DEFAULT_DELIVERY.backoffDelayMs} ms (${(retryWindowMs(DEFAULT_DELIVERY) / 1000).toFixed(1)} s of waits). Triggers with their own:`,
+    `${DEFAULT_DELIVERY.retry} retries, ${DEFAULT_DELIVERY.backoffPolicy} from ${DEFAULT_DELIVERY.backoffDelayMs} ms (${(retryWindowMs(DEFAULT_DELIVERY) / 1000).toFixed(0)} s of waits), long enough to ride out`,
+    'a restart of a function, a database or Elasticsearch; a refusal (another 4xx) is dead-lettered at once.',
+    'Triggers with their own policy:',
     '',
     '| function | retries | backoff | waits in all | why |',
     '| --- | --- | --- | --- | --- |',
   );
-  for (const d of CLOUDEVENT_FUNCTIONS) {
+  const own = CLOUDEVENT_FUNCTIONS.filter((d) => d.trigger.delivery);
+  if (own.length === 0) lines.push('| (none) | | | | |');
+  for (const d of own) {
     const p = d.trigger.delivery;
     if (!p) continue;
     lines.push(

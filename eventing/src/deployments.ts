@@ -289,9 +289,9 @@ export interface CloudEventFunctionDeployable extends DeployableBase {
     topics: readonly Topic[];
     consumerGroup: string;
     /**
-     * Its own retry policy instead of the default (5 retries, exponential from 200 ms: about 6 s
-     * before a record is dead-lettered), with the reason. `backoffMaxMs` keeps the stand-in's
-     * waits equal to Knative's, which has no cap.
+     * Its own retry policy instead of the default (DEFAULT_DELIVERY: 20 retries, linear from 1 s,
+     * 3.5 minutes before a record is dead-lettered), with the reason. `backoffMaxMs` keeps the
+     * stand-in's waits equal to Knative's, which has no cap. No trigger needs one yet.
      */
     delivery?: {
       retry: number;
@@ -399,17 +399,7 @@ export const DEPLOYMENTS = [
         'SEARCH_REFRESH_INTERVAL',
       ],
     },
-    trigger: {
-      topics: [TOPICS.messageEvents],
-      consumerGroup: groupOf('message-index'),
-      delivery: {
-        retry: 20,
-        backoffPolicy: 'linear',
-        backoffDelayMs: 1_000,
-        backoffMaxMs: 20_000,
-        why: 'an Elasticsearch outage must not dead-letter facts (search would miss those messages for good): waits of 1 s, 2 s, … 20 s ride out 3.5 minutes before a fact goes to the .dlq',
-      },
-    },
+    trigger: { topics: [TOPICS.messageEvents], consumerGroup: groupOf('message-index') },
     scaling: 'scale-to-zero',
     scalingWhy:
       'indexing is asynchronous (search lag ~1 s); Kafka holds the events while it starts',

@@ -170,7 +170,7 @@ export class MemoryBus implements EventSink {
       handler: opts.handler,
       policy: {
         retry: opts.retry ?? DEFAULT_DELIVERY.retry,
-        backoffPolicy: opts.backoffPolicy ?? 'exponential',
+        backoffPolicy: opts.backoffPolicy ?? DEFAULT_DELIVERY.backoffPolicy ?? 'linear',
         backoffDelayMs: opts.backoffDelayMs ?? DEFAULT_DELIVERY.backoffDelayMs,
         backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_DELIVERY.backoffMaxMs,
       },

@@ -280,12 +280,13 @@ describe('against the deployment table, the catalog and the stand-in', () => {
 
   it("delivers like the stand-in: its retry, backoff, timeout; the stand-in's cap never bites", () => {
     expect(DELIVERY).toMatchObject({
-      retry: 5,
-      backoffDelayMs: 200,
+      retry: 20,
+      backoffPolicy: 'linear',
+      backoffDelayMs: 1_000,
       timeoutMs: 30_000,
       initialOffset: 'earliest',
     });
-    // Knative's exponential backoff has no cap: equal only while 200 ms · 2^(n-1) stays under it.
+    // Knative's backoff has no cap: equal only while 1 s · n stays under the stand-in's.
     for (const bites of Object.values(backoffCapBites())) expect(bites).toEqual([]);
   });
 });

@@ -143,7 +143,6 @@ describe('the real-mode stack', () => {
         });
       else expect(source.env.DELIVERY_RETRY).toBeUndefined();
     }
-    expect(CLOUDEVENT_FUNCTIONS.some((d) => d.trigger.delivery)).toBe(true);
     expect(plan.processes.filter((p) => p.role === 'source')).toHaveLength(
       CLOUDEVENT_FUNCTIONS.length,
     );

@@ -22,10 +22,11 @@ export const KafkaSourceConfig = z.object({
   SOURCE_TOPICS: list,
   CONSUMER_GROUP: z.string().min(1),
   SINK_URL: z.url(),
-  DELIVERY_RETRY: int(0).default(5),
-  DELIVERY_BACKOFF_POLICY: z.enum(['exponential', 'linear']).default('exponential'),
-  DELIVERY_BACKOFF_DELAY_MS: int(1).default(200),
-  DELIVERY_BACKOFF_MAX_MS: int(1).default(10_000),
+  // DEFAULT_DELIVERY (eventing/src/delivery-policy.ts): 3.5 minutes of retries, linear from 1 s.
+  DELIVERY_RETRY: int(0).default(20),
+  DELIVERY_BACKOFF_POLICY: z.enum(['exponential', 'linear']).default('linear'),
+  DELIVERY_BACKOFF_DELAY_MS: int(1).default(1_000),
+  DELIVERY_BACKOFF_MAX_MS: int(1).default(20_000),
   DELIVERY_TIMEOUT_MS: int(1).default(30_000),
   /** Kafka's group.min.session.timeout.ms is 6 s by default. */
   CONSUMER_SESSION_TIMEOUT_MS: int(6_000).default(30_000),

@@ -135,7 +135,7 @@ function metricsOf(registry: Registry | undefined) {
 export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const policy: DeliveryPolicy = {
     retry: opts.retry ?? DEFAULT_DELIVERY.retry,
-    backoffPolicy: opts.backoffPolicy ?? 'exponential',
+    backoffPolicy: opts.backoffPolicy ?? DEFAULT_DELIVERY.backoffPolicy ?? 'linear',
     backoffDelayMs: opts.backoffDelayMs ?? DEFAULT_DELIVERY.backoffDelayMs,
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_DELIVERY.backoffMaxMs,
   };
