@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { matchRanges } from './search-index.es';
-import { analyze, fragment, HIGHLIGHT_FRAGMENT_CHARS, highlight, queryTerms } from './search-text';
+import {
+  analyze,
+  cjkTokens,
+  fragment,
+  HIGHLIGHT_FRAGMENT_CHARS,
+  highlight,
+  isCjkTerm,
+  queryTerms,
+  type Token,
+  tokenize,
+} from './search-text';
 
 const terms = (text: string, mode: 'index' | 'search') => analyze(text, mode).map((t) => t.term);
 
@@ -56,5 +66,35 @@ describe('search-text (the TypeScript twin of the Elasticsearch analyzers)', () 
       [4, 6],
     ]);
     expect(matchRanges('no marks')).toEqual([]);
+  });
+
+  it('gives the same tokens from CJK runs kept as offsets (as the memory index keeps them)', () => {
+    for (const text of [
+      '회의는 3시에 API키를 발급했어요',
+      '東京タワーで会議 𠜎𠀋 한 ｱｲｳ',
+      "Anna's 🍲 회 의 meetings!!",
+      '々〆ㅋㅋㅋ ㄱ 가-나',
+    ]) {
+      for (const mode of ['index', 'search'] as const) {
+        const viaRuns: Token[] = [];
+        const sink = (term: string, start: number, end: number) => {
+          viaRuns.push({ term, start, end });
+        };
+        tokenize(text, mode, sink, (start, end) => cjkTokens(text, start, end, mode, sink));
+        expect(viaRuns).toEqual(analyze(text, mode));
+      }
+    }
+  });
+
+  it('lowercases no CJK character, so a CJK term is the text it came from', () => {
+    // The memory index finds CJK unigrams and bigrams in a body by their text (isCjkTerm).
+    const changed: number[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      if (isCjkTerm(ch) && ch.toLowerCase() !== ch) changed.push(cp);
+    }
+    expect(changed).toEqual([]);
+    expect(queryTerms('회의 東京 meeting 🍲').map(isCjkTerm)).toEqual([true, true, false, false]);
   });
 });

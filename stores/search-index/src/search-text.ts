@@ -39,49 +39,111 @@ const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
 /** Longest token the standard tokenizer keeps whole (ES `max_token_length`). */
 const MAX_TOKEN_CHARS = 255;
 
+/** Receives each token of a text in order of `start` (see `tokenize`). */
+export type TokenSink = (term: string, start: number, end: number) => void;
+
 /** @example analyze('회의는 Meetings', 'index').map((t) => t.term) // ['회','회의','의','의는','는','meet'] */
 export function analyze(text: string, mode: AnalyzeMode): Token[] {
   const out: Token[] = [];
+  tokenize(text, mode, (term, start, end) => {
+    out.push({ term, start, end });
+  });
+  return out;
+}
+
+/**
+ * The tokens of `analyze`, handed to `sink` one by one instead of collected.
+ * With `runSink`, a run of CJK characters is handed over as its offsets
+ * instead of its unigrams and bigrams, which `cjkTokens` makes from them
+ * (the memory index keeps runs that way: a fifth of the space).
+ *
+ * No closure per word or per run: tsx, which runs the embedded mode, wraps
+ * each function it creates in a naming helper, and that was a good part of
+ * the time. Most of what remains is Intl.Segmenter.
+ */
+export function tokenize(
+  text: string,
+  mode: AnalyzeMode,
+  sink: TokenSink,
+  runSink?: (start: number, end: number) => void,
+): void {
   // A run of CJK characters is bigrammed as a whole, also across word segments that touch
   // ("東京|タワー|で" → 東京 京タ タワ ワー ーで), as CJKBigramFilter joins adjacent CJK tokens.
-  let run: { ch: string; start: number }[] = [];
-  const flushRun = () => {
-    if (run.length) pushCjk(run, mode, out);
-    run = [];
-  };
+  // The run is text[runStart, runEnd): its characters are always next to each other.
+  let runStart = -1;
+  let runEnd = -1;
   for (const seg of segmenter.segment(text)) {
+    const word = seg.segment;
     if (!seg.isWordLike) {
-      flushRun();
-      // The standard tokenizer keeps emoji as tokens (<EMOJI>): "🍲" finds messages with 🍲.
-      if (EMOJI.test(seg.segment)) {
-        out.push({ term: seg.segment, start: seg.index, end: seg.index + seg.segment.length });
+      if (runStart >= 0) {
+        if (runSink) runSink(runStart, runEnd);
+        else cjkTokens(text, runStart, runEnd, mode, sink);
+        runStart = -1;
       }
+      // The standard tokenizer keeps emoji as tokens (<EMOJI>): "🍲" finds messages with 🍲.
+      if (EMOJI.test(word)) sink(word, seg.index, seg.index + word.length);
       continue;
     }
     // A word may mix scripts ("API키", "3시에"): CJK runs are bigrammed, the rest is a word —
     // in ES the parley_hangul_split char filter and UAX #29 (Han, Kana) split them the same way.
     let offset = seg.index;
-    let other = '';
-    let otherStart = offset;
-    const flushOther = () => {
-      if (other) pushWord(other, otherStart, out);
-      other = '';
-    };
-    for (const ch of seg.segment) {
+    let otherStart = -1;
+    for (const ch of word) {
       if (CJK.test(ch)) {
-        flushOther();
-        run.push({ ch, start: offset });
+        if (otherStart >= 0) pushWord(text.slice(otherStart, offset), otherStart, sink);
+        otherStart = -1;
+        if (runStart < 0) runStart = offset;
+        runEnd = offset + ch.length;
       } else {
-        flushRun();
-        if (!other) otherStart = offset;
-        other += ch;
+        if (runStart >= 0) {
+          if (runSink) runSink(runStart, runEnd);
+          else cjkTokens(text, runStart, runEnd, mode, sink);
+          runStart = -1;
+        }
+        if (otherStart < 0) otherStart = offset;
       }
       offset += ch.length;
     }
-    flushOther();
+    if (otherStart >= 0) pushWord(text.slice(otherStart, offset), otherStart, sink);
   }
-  flushRun();
-  return out;
+  if (runStart >= 0) {
+    if (runSink) runSink(runStart, runEnd);
+    else cjkTokens(text, runStart, runEnd, mode, sink);
+  }
+}
+
+/**
+ * The tokens of the CJK run text[start, end): overlapping bigrams, with every
+ * character alone too when indexing; a run of one character is itself.
+ */
+export function cjkTokens(
+  text: string,
+  start: number,
+  end: number,
+  mode: AnalyzeMode,
+  sink: TokenSink,
+): void {
+  let prev = '';
+  let prevStart = -1;
+  for (let at = start; at < end; ) {
+    const next = at + ((text.codePointAt(at) as number) > 0xffff ? 2 : 1);
+    const ch = text.slice(at, next).toLowerCase();
+    if (prevStart >= 0) sink(prev + ch, prevStart, next);
+    if (mode === 'index') sink(ch, at, next);
+    prev = ch;
+    if (prevStart < 0 && next >= end && mode === 'search') sink(ch, at, next); // a lone character
+    prevStart = at;
+    at = next;
+  }
+}
+
+/**
+ * Whether a term comes from a CJK run (a unigram or bigram). Lowercasing
+ * changes no CJK character, so such a term is literally the characters it
+ * stands for: its tokens in a text are its occurrences inside the text's runs.
+ */
+export function isCjkTerm(term: string): boolean {
+  return CJK.test(term);
 }
 
 /** The distinct terms of a query, in order (what every hit must contain). */
@@ -89,37 +151,12 @@ export function queryTerms(text: string): string[] {
   return [...new Set(analyze(text, 'search').map((t) => t.term))];
 }
 
-function pushWord(word: string, start: number, out: Token[]): void {
+function pushWord(word: string, start: number, sink: TokenSink): void {
   const end = start + word.length;
   const bare = word.replace(POSSESSIVE, '');
   const lower = bare.toLowerCase();
   if (!lower) return;
-  const term = stemmer(lower.slice(0, MAX_TOKEN_CHARS));
-  out.push({ term, start, end });
-}
-
-function pushCjk(run: { ch: string; start: number }[], mode: AnalyzeMode, out: Token[]): void {
-  const lower = (i: number) => run[i]?.ch.toLowerCase() ?? '';
-  if (run.length === 1) {
-    const only = run[0];
-    if (only) out.push({ term: lower(0), start: only.start, end: only.start + only.ch.length });
-    return;
-  }
-  for (let i = 0; i < run.length; i++) {
-    const cur = run[i];
-    if (!cur) continue;
-    if (mode === 'index') {
-      out.push({ term: lower(i), start: cur.start, end: cur.start + cur.ch.length });
-    }
-    const next = run[i + 1];
-    if (next) {
-      out.push({
-        term: lower(i) + lower(i + 1),
-        start: cur.start,
-        end: next.start + next.ch.length,
-      });
-    }
-  }
+  sink(stemmer(lower.slice(0, MAX_TOKEN_CHARS)), start, end);
 }
 
 /** A piece of a highlighted body: `match` pieces are what the query found (protocol). */
