@@ -140,7 +140,7 @@ export async function readDeadLetters(
   for (const topic of topics) {
     let ends: Map<number, string>;
     try {
-      ends = await topicEndOffsets(kafka, topic);
+      ends = await whenKafkaSettles(() => topicEndOffsets(kafka, topic));
     } catch (err) {
       if (!isUnknownTopic(err)) throw err;
       missingTopics.push(topic);
@@ -277,6 +277,33 @@ export function judgeDeadLetters(
   return judged;
 }
 
+/**
+ * Retries an admin read while Kafka says it is not ready to answer it yet: a broker that just
+ * started is still electing the coordinator of `__consumer_offsets` ("This is not the correct
+ * coordinator for this group", "The coordinator is loading"), which kafkajs does not retry for
+ * offset fetches. Anything else throws at once.
+ */
+export async function whenKafkaSettles<T>(
+  read: () => Promise<T>,
+  attempts = 20,
+  waitMs = 500,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (err) {
+      const text = `${String(err)} ${String((err as { cause?: unknown }).cause ?? '')}`;
+      // Not "unknown topic" (kafkajs calls it retriable): a missing topic is an answer here.
+      const transient =
+        !isUnknownTopic(err) &&
+        ((err as { retriable?: boolean }).retriable === true ||
+          /coordinator|leader.*not available|loading/i.test(text));
+      if (!transient || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+}
+
 /** Every partition of every group's topics (a missing topic throws). */
 export async function consumerLag(
   kafka: KafkaClient,
@@ -285,10 +312,9 @@ export async function consumerLag(
   const out: PartitionLag[] = [];
   for (const { group, topics } of groups) {
     for (const topic of topics) {
-      const [ends, committed] = await Promise.all([
-        topicEndOffsets(kafka, topic),
-        committedOffsets(kafka, group, topic),
-      ]);
+      const [ends, committed] = await whenKafkaSettles(() =>
+        Promise.all([topicEndOffsets(kafka, topic), committedOffsets(kafka, group, topic)]),
+      );
       for (const [partition, endStr] of [...ends].sort((a, b) => a[0] - b[0])) {
         const end = BigInt(endStr);
         const c = committed.get(partition);

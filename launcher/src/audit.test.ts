@@ -598,3 +598,29 @@ describe('the human report', () => {
     expect(text).toContain('FAILED: 1 failure');
   });
 });
+
+describe('Kafka reads on a broker that just started', () => {
+  it('are retried while the group coordinator is not ready, and only then', async () => {
+    const { whenKafkaSettles } = await import('./audit-kafka');
+    let calls = 0;
+    const notYet = async () => {
+      calls++;
+      if (calls < 3) throw new Error('This is not the correct coordinator for this group');
+      return 'offsets';
+    };
+    expect(await whenKafkaSettles(notYet, 5, 1)).toBe('offsets');
+    expect(calls).toBe(3);
+    let other = 0;
+    await expect(
+      whenKafkaSettles(
+        async () => {
+          other++;
+          throw new Error('This server does not host this topic-partition');
+        },
+        5,
+        1,
+      ),
+    ).rejects.toThrow(/does not host/);
+    expect(other).toBe(1);
+  });
+});
