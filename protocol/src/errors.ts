@@ -87,6 +87,12 @@ export const CLOSE_CODES = {
   normal: { code: 1000, reconnect: false },
   /** The gateway is draining (deploy, scale-in): reconnect with backoff. */
   goingAway: { code: 1001, reconnect: true },
+  /**
+   * The client broke the WebSocket protocol itself (reserved bits, an unknown opcode, bad
+   * fragmentation, a control frame over 125 bytes, an invalid close code): the WebSocket layer
+   * closes with it. Fix the client.
+   */
+  protocolError: { code: 1002, reconnect: false },
   /** A text frame that is not valid UTF-8 (the WebSocket layer closes with it). Fix the client. */
   invalidPayload: { code: 1007, reconnect: false },
   /** The client kept sending refused frames. Do not reconnect in a loop. */
