@@ -12,6 +12,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { Message } from '@parley/protocol';
+import { toDoc } from '@parley/search-index/es';
 import { z } from 'zod';
 import type { Findings } from './audit-findings';
 
@@ -40,18 +41,8 @@ export interface IndexSummary {
   docs: number;
 }
 
-/** What message-index writes for a stored message. */
-export const expectedDoc = (m: Message): Doc => ({
-  id: m.id,
-  roomId: m.roomId,
-  seq: m.seq,
-  senderId: m.senderId,
-  body: m.deleted ? '' : m.body,
-  ts: m.ts,
-  clientMsgId: m.clientMsgId,
-  ...(m.editedTs !== undefined ? { editedTs: m.editedTs } : {}),
-  deleted: m.deleted === true,
-});
+/** What message-index writes for a stored message: the ES adapter's own mapping. */
+export const expectedDoc = (m: Message): Doc => toDoc(m);
 
 const FIELDS = [
   'roomId',

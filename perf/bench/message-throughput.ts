@@ -21,6 +21,7 @@ import { REPO_ROOT } from '@parley/launcher/infra';
 import { type Stack, startStack } from '@parley/launcher/stack';
 import type { Room, ServerFrame } from '@parley/protocol';
 import * as hdr from 'hdr-histogram-js';
+import { UNTHROTTLED_GATEWAY_ENV } from '../src/bench-env';
 import { Api, WsClient } from '../src/client';
 
 const { values } = parseArgs({
@@ -139,16 +140,7 @@ if (!url) {
     gatewayPort: 18080,
     portBase: 18100,
     dbPrefix: 'parley_bench',
-    env: {
-      // Throughput, not abuse: every per-socket and per-user frame budget out of the way.
-      RATE_FRAMES_PER_SEC: '100000',
-      RATE_BURST: '100000',
-      RATE_USER_FRAMES_PER_SEC: '100000',
-      RATE_USER_BURST: '100000',
-      RATE_SEND_PER_SEC: '100000',
-      RATE_SEND_BURST: '100000',
-      LOG_LEVEL: 'warn',
-    },
+    env: UNTHROTTLED_GATEWAY_ENV,
     verbose: true,
   });
   url = stack.gatewayUrl;

@@ -30,6 +30,7 @@ import { startStack } from '@parley/launcher/stack';
 import type { Message, Room, SearchResponse, ServerFrame } from '@parley/protocol';
 import { EsSearchIndex } from '@parley/search-index/es';
 import * as hdr from 'hdr-histogram-js';
+import { UNTHROTTLED_GATEWAY_ENV } from '../src/bench-env';
 import { type Account, Api, WsClient } from '../src/client';
 
 const { values } = parseArgs({
@@ -134,16 +135,7 @@ const stack = await startStack({
   gatewayPort: 18080,
   portBase: 18100,
   dbPrefix: 'parley_bench',
-  env: {
-    // Throughput, not abuse: every per-socket and per-user frame budget out of the way.
-    RATE_FRAMES_PER_SEC: '100000',
-    RATE_BURST: '100000',
-    RATE_USER_FRAMES_PER_SEC: '100000',
-    RATE_USER_BURST: '100000',
-    RATE_SEND_PER_SEC: '100000',
-    RATE_SEND_BURST: '100000',
-    LOG_LEVEL: 'warn',
-  },
+  env: UNTHROTTLED_GATEWAY_ENV,
   verbose: true,
 });
 try {

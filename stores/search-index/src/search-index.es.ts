@@ -40,7 +40,8 @@ const MARKS = /[\uE000\uE001]/;
 /** Route a search to the rooms' shards when it names at most this many rooms. */
 const ROUTING_MAX_ROOMS = 16;
 
-interface MessageDoc {
+/** The document of a message in the index (what message-index writes; the audit compares it). */
+export interface MessageDoc {
   id: string;
   roomId: string;
   seq: number;
@@ -203,7 +204,7 @@ export class EsSearchIndex implements MessageSearchIndex {
   }
 }
 
-function toDoc(m: Message): MessageDoc {
+export function toDoc(m: Message): MessageDoc {
   return {
     id: m.id,
     roomId: m.roomId,
