@@ -262,6 +262,32 @@ describe('users: sign-up, login, profile, lookup', () => {
     });
   });
 
+  describe('GET /internal/users?usernames=', () => {
+    it('returns the known users among the usernames, in order, without a token', async () => {
+      const { user: a } = await t.signup('nora');
+      const { user: b } = await t.signup('oscar.b');
+      const res = await t.get('/internal/users?usernames=oscar.b,nobody,nora,oscar.b');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ users: [b, a] });
+      expect(await (await t.get('/internal/users?usernames=')).json()).toEqual({ users: [] });
+    });
+
+    it.each([
+      ['an upper-case username', '/internal/users?usernames=nora,Nora', 'username'],
+      ['a too short username', '/internal/users?usernames=no', 'usernames.0'],
+      ['ids as well', '/internal/users?usernames=nora&ids=u_1', 'either ids or usernames'],
+      [
+        `more than ${INTERNAL_LOOKUP_MAX_IDS} usernames`,
+        `/internal/users?usernames=${Array.from({ length: INTERNAL_LOOKUP_MAX_IDS + 1 }, (_, i) => `user${i}`).join(',')}`,
+        `at most ${INTERNAL_LOOKUP_MAX_IDS}`,
+      ],
+    ])('with %s is a 400', async (_, path, message) => {
+      const res = await t.get(path);
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).message).toContain(message);
+    });
+  });
+
   describe('weak passwords', () => {
     it.each([
       ['"password"', 'password'],

@@ -17,6 +17,7 @@ import {
   LoginBodySchema,
   SignupBodySchema,
   type User,
+  UsernameSchema,
   UserQuerySchema,
 } from '@parley/protocol';
 import {
@@ -66,6 +67,17 @@ const IdsQuery = z.object({
       z
         .array(IdSchema)
         .max(INTERNAL_LOOKUP_MAX_IDS, `at most ${INTERNAL_LOOKUP_MAX_IDS} ids per request`),
+    ),
+});
+
+const UsernamesQuery = z.object({
+  usernames: z
+    .string()
+    .transform((s) => [...new Set(s.split(',').filter(Boolean))])
+    .pipe(
+      z
+        .array(UsernameSchema)
+        .max(INTERNAL_LOOKUP_MAX_IDS, `at most ${INTERNAL_LOOKUP_MAX_IDS} usernames per request`),
     ),
 });
 
@@ -156,8 +168,16 @@ export function createUsersApp(deps: UsersDeps): Hono {
   });
 
   // Inside the cluster only (the gateway never routes /internal): no token.
+  // `?ids=` or `?usernames=` (notify resolving `@mentions`); the known users, in the order asked.
   app.get('/internal/users', async (c) => {
-    const { ids } = parseWith(IdsQuery, c.req.query());
+    const query = c.req.query();
+    if (query.usernames !== undefined) {
+      if (query.ids !== undefined)
+        throw new ParleyError('bad_request', 'use either ids or usernames');
+      const { usernames } = parseWith(UsernamesQuery, query);
+      return c.json({ users: usernames.length ? await store.byUsernames(usernames) : [] });
+    }
+    const { ids } = parseWith(IdsQuery, query);
     return c.json({ users: ids.length ? await store.byIds(ids) : [] });
   });
 

@@ -89,6 +89,21 @@ export function describeUserStoreContract(
       expect(found.map((u) => u.username)).toEqual([c.username, a.username, b.username]);
     });
 
+    it('byUsernames finds users by exact username, in the order asked, across shards', async () => {
+      const ns = namespace();
+      const rs = Array.from({ length: 12 }, (_, i) => record(`${ns}.n${i}`));
+      for (const r of rs) await store().create(r);
+      const [a, b, c] = rs as [UserRecord, UserRecord, UserRecord];
+      const asked = [c.username, `${ns}.ghost`, a.username, c.username, b.username.toUpperCase()];
+      const found = await store().byUsernames(asked);
+      expect(found).toEqual(
+        [c, a].map((r) => ({ id: r.id, username: r.username, displayName: r.displayName })),
+      );
+      const all = await store().byUsernames(rs.map((r) => r.username).reverse());
+      expect(all.map((u) => u.id)).toEqual(rs.map((r) => r.id).reverse());
+      expect(await store().byUsernames([])).toEqual([]);
+    });
+
     it('prefix search returns matching users sorted by username, at most limit', async () => {
       const ns = namespace();
       const names = ['carol', 'carl', 'cara', 'dave', 'carmen'].map((n) => `${ns}.${n}`);

@@ -40,6 +40,10 @@ export class MemoryUserStore implements UserStore {
     return r ? { ...r } : null;
   }
 
+  async byUsernames(usernames: readonly string[]): Promise<User[]> {
+    return this.byIds([...new Set(usernames)].flatMap((u) => this.idByUsername.get(u) ?? []));
+  }
+
   async searchByPrefix(prefix: string, limit: number): Promise<User[]> {
     const names = [...this.idByUsername.keys()]
       .filter((u) => u.startsWith(prefix))

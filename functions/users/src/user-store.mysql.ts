@@ -113,6 +113,26 @@ export class MysqlUserStore implements UserStore {
     return userId === undefined ? null : this.recordById(userId);
   }
 
+  async byUsernames(usernames: readonly string[]): Promise<User[]> {
+    const unique = [...new Set(usernames)];
+    // The username index lives on the shard of each username: one query per physical database.
+    const byTarget = new Map<string, string[]>();
+    for (const name of unique) {
+      const target = this.db.map.targetFor(name);
+      byTarget.set(target, [...(byTarget.get(target) ?? []), name]);
+    }
+    const idOf = new Map<string, string>();
+    await Promise.all(
+      [...byTarget.values()].map(async (group) => {
+        const [rows] = await this.db
+          .poolFor(group[0] as string)
+          .query('SELECT username, user_id FROM usernames WHERE username IN (?)', [group]);
+        for (const r of rows as UsernameRow[]) idOf.set(r.username, r.user_id);
+      }),
+    );
+    return this.byIds(unique.flatMap((name) => idOf.get(name) ?? []));
+  }
+
   async searchByPrefix(prefix: string, limit: number): Promise<User[]> {
     // Scatter-gather: each physical shard holds a slice of the username index.
     const perShard = await Promise.all(

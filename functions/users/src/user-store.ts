@@ -24,6 +24,11 @@ export interface UserStore {
   byIds(ids: readonly string[]): Promise<User[]>;
   /** With the password hash, for login. */
   byUsername(username: string): Promise<UserRecord | null>;
+  /**
+   * The users among `usernames` (compared exactly) that exist, in the order of
+   * `usernames`, without duplicates; no password hashes (notify resolves `@mentions`).
+   */
+  byUsernames(usernames: readonly string[]): Promise<User[]>;
   /** Users whose username starts with `prefix` (taken literally), sorted by username. */
   searchByPrefix(prefix: string, limit: number): Promise<User[]>;
 }
