@@ -1,7 +1,7 @@
 /**
- * HTTP commands that go through Kafka (create room, open DM, invite, leave):
- * the gateway produces the command and answers the request when room-ops
- * publishes its outcome on the actor's user channel — `command-result` with
+ * HTTP commands that go through Kafka (create room, open DM, invite, leave;
+ * read markers and the inbox): the gateway produces the command and answers
+ * the request when room-ops (or notify) publishes its outcome on the actor's user channel — `command-result` with
  * the same causation id — or with a clear `timeout` error.
  */
 import {
@@ -9,10 +9,13 @@ import {
   type EventSink,
   type Fanout,
   type FanoutListener,
+  type FanoutPayload,
   userChannel,
 } from '@parley/eventing';
 import type { Room } from '@parley/protocol';
 import { ParleyError } from '@parley/runtime';
+
+export type CommandResult = Extract<FanoutPayload, { kind: 'command-result' }>;
 
 export class CommandWaiter {
   constructor(
@@ -23,13 +26,20 @@ export class CommandWaiter {
 
   /** Emits `event` for `actorId` and resolves with the resulting room. */
   async run(actorId: string, event: AnyParleyEvent): Promise<Room> {
+    const result = await this.result(actorId, event);
+    if (!result.room) throw new ParleyError('internal', `${event.type} answered without a room`);
+    return result.room;
+  }
+
+  /** Emits `event` for `actorId` and resolves with its successful `command-result` (refusals reject). */
+  async result(actorId: string, event: AnyParleyEvent): Promise<CommandResult> {
     const channel = userChannel(actorId);
     let listener: FanoutListener = () => undefined;
-    const outcome = new Promise<Room>((resolve, reject) => {
+    const outcome = new Promise<CommandResult>((resolve, reject) => {
       listener = (_channel, p) => {
         if (p.kind !== 'command-result' || p.causationId !== event.id) return;
-        if (p.room) resolve(p.room);
-        else reject(new ParleyError(p.code ?? 'internal', p.message ?? 'command refused'));
+        if (p.code) reject(new ParleyError(p.code, p.message ?? 'command refused'));
+        else resolve(p);
       };
     });
     // The result may arrive (and reject) while emit() is still awaited, before the race below

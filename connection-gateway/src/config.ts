@@ -87,6 +87,11 @@ export const GatewayLimitsSchema = z.object({
   LOGIN_USER_FAILURE_BUDGET: z.coerce.number().int().positive().default(20),
   /** Sign-ups per address, then one an hour. */
   SIGNUPS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /**
+   * Presence: a gateway that has not beaten for this long is dead and its users go offline
+   * (within this plus a sixth of it). Gateways beat every third of it.
+   */
+  PRESENCE_TTL_MS: z.coerce.number().int().min(300).default(30_000),
 });
 export type GatewayLimits = z.infer<typeof GatewayLimitsSchema>;
 
@@ -106,6 +111,7 @@ export const GatewayConfigSchema = GatewayLimitsSchema.extend({
   ROOMS_URL: UrlSchema,
   MESSAGES_URL: UrlSchema,
   SEARCH_URL: UrlSchema,
+  NOTIFICATIONS_URL: UrlSchema,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

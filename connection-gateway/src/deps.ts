@@ -8,6 +8,7 @@ import type { Logger, ServiceClient, TokenService } from '@parley/runtime';
 import type { AttemptStore } from '@parley/runtime/attempts/attempt-store';
 import type { Registry } from 'prom-client';
 import type { GatewayLimits } from './config';
+import type { PresenceStore } from './presence/presence-store';
 
 export interface GatewayDeps {
   tokens: TokenService;
@@ -20,6 +21,10 @@ export interface GatewayDeps {
   rooms: ServiceClient;
   messages: ServiceClient;
   search: ServiceClient;
+  /** The notifications function: read markers (`/internal/...`) and the inbox. */
+  notifications: ServiceClient;
+  /** Who is online (Redis in the real mode, shared by every gateway); memory when absent. */
+  presence?: PresenceStore;
   log: Logger;
   registry: Registry;
   limits: GatewayLimits;

@@ -2,7 +2,9 @@
  * The gateway in the real mode: Kafka for commands, Redis for fan-out and
  * membership, the HTTP functions at their URLs. SIGTERM drains gracefully.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
@@ -20,6 +22,7 @@ import {
 import { RedisAttemptStore } from '@parley/runtime/attempts/attempt-store.redis';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { readGatewayConfig } from './config';
+import { RedisPresenceStore } from './presence/presence-store.redis';
 import { startGateway } from './server';
 
 /**
@@ -60,6 +63,13 @@ const gateway = await startGateway(
     rooms,
     messages: serviceClient(cfg.MESSAGES_URL),
     search: serviceClient(cfg.SEARCH_URL),
+    notifications: serviceClient(cfg.NOTIFICATIONS_URL),
+    // One id per process: a restarted pod is a new gateway, and the old one's users are swept.
+    presence: new RedisPresenceStore(
+      redis,
+      `${hostname()}-${randomUUID().slice(0, 8)}`,
+      cfg.PRESENCE_TTL_MS,
+    ),
     log,
     registry,
     limits: cfg,

@@ -48,6 +48,7 @@ async function gateway(env: Record<string, string> = {}, over: { tokens?: TokenS
       isMember: async () => true,
       users: stub(users),
       rooms: stub(rooms),
+      notifications: stub(new Hono()),
       messages: stub(nothing),
       search: stub(nothing),
       log: createLogger('test', 'silent'),

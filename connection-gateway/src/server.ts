@@ -27,10 +27,13 @@ import {
 import { clientAddress } from './middleware/client-address';
 import { originAllowed } from './middleware/origin';
 import { addressKey } from './middleware/request-address';
+import { MemoryPresenceStore } from './presence/presence-store.memory';
+import { PresenceTracker } from './presence/presence-tracker';
 import { ConnectionCaps } from './ws/connection-caps';
 import { handleFrame } from './ws/frames';
 import { Hub } from './ws/hub';
 import { Session } from './ws/session';
+import { TypingThrottle } from './ws/typing-throttle';
 
 export interface Gateway {
   server: Server;
@@ -91,6 +94,37 @@ export async function startGateway(
   const { log, registry, limits } = deps;
   let draining = false;
   const hub = new Hub(deps.fanout, log);
+  hub.start();
+  const typing = new TypingThrottle();
+  const presenceChanges = new Counter({
+    name: 'parley_gateway_presence_changes_total',
+    help: 'Users this gateway told the rooms about coming online or going offline',
+    labelNames: ['online'],
+    registers: [registry],
+  });
+  /** A user's rooms and member counts, from the rooms function (set-up, presence sweeps). */
+  const roomsOf = async (userId: string) => {
+    const r = await deps.rooms.getJson<{
+      roomIds: string[];
+      memberCounts?: Record<string, number>;
+    }>(`/internal/users/${encodeURIComponent(userId)}/room-ids`);
+    return { roomIds: r?.roomIds ?? [], memberCounts: r?.memberCounts ?? {} };
+  };
+  // Memory presence when none is given (the embedded mode: one gateway, nothing to share).
+  const presenceStore =
+    deps.presence ?? new MemoryPresenceStore(randomUUID(), limits.PRESENCE_TTL_MS);
+  const presence = new PresenceTracker({
+    store: presenceStore,
+    fanout: deps.fanout,
+    log,
+    ttlMs: limits.PRESENCE_TTL_MS,
+    roomsOf: async (userId) => {
+      const { roomIds, memberCounts } = await roomsOf(userId);
+      return new Map(roomIds.map((id) => [id, memberCounts[id] ?? Number.POSITIVE_INFINITY]));
+    },
+    onChange: (online) => presenceChanges.inc({ online: String(online) }),
+  });
+  presence.start();
   const waiter = new CommandWaiter(deps.fanout, deps.commands, limits.COMMAND_TIMEOUT_MS);
   const budgets = new UserBudgets(limits);
   const caps = new ConnectionCaps(limits.MAX_SOCKETS_PER_USER, limits.MAX_SOCKETS_PER_ADDRESS);
@@ -164,7 +198,7 @@ export async function startGateway(
         ),
     }),
   );
-  app.route('/api/v1', createApi(deps, waiter, { budgets }));
+  app.route('/api/v1', createApi({ ...deps, presence: presenceStore }, waiter, { budgets }));
   if (deps.staticRoot) serveWebClient(app, deps.staticRoot);
 
   const wss = new WebSocketServer({
@@ -325,7 +359,7 @@ export async function startGateway(
     let chain: Promise<void> = Promise.resolve();
     let queuedFrames = 0;
     let queuedBytes = 0;
-    const frameDeps = { ...deps, refused, budgets };
+    const frameDeps = { ...deps, refused, budgets, typing };
     // A socket that answers no ping and sends no frame for HEARTBEAT_MISSES intervals is a dead
     // peer: it is terminated, which removes it from the hub and gives back its slots.
     let silentBeats = 0;
@@ -368,11 +402,18 @@ export async function startGateway(
       () => session.close(CLOSE_CODES.tokenExpired.code, 'token expired'),
       Math.max(0, Math.min(claims.exp * 1000 - Date.now(), 2 ** 31 - 1)),
     );
+    /** Set once the session counts for the user's presence (when it is ready). */
+    let present = false;
     ws.on('close', () => {
       beats.delete(beat);
       clearTimeout(expiry);
       session.closed = true;
-      void hub.remove(session).catch((err) => slog.warn({ err }, 'unsubscribe failed'));
+      void hub
+        .remove(session)
+        .catch((err) => slog.warn({ err }, 'unsubscribe failed'))
+        .finally(() => {
+          if (present) presence.closed(session.userId);
+        });
     });
     // A client breaking the WebSocket protocol (bad UTF-8, reserved bits, …): ws closes it with
     // the right code; one line without a stack, not a warning per bad client.
@@ -383,10 +424,22 @@ export async function startGateway(
       // The user channel first: a room event published while the room list is
       // loading is then recorded, and applied over the (older) list below.
       await hub.add(session, []);
-      const r = await deps.rooms.getJson<{ roomIds: string[] }>(
-        `/internal/users/${encodeURIComponent(claims.userId)}/room-ids`,
-      );
-      const rooms = new Set(r?.roomIds ?? []);
+      // The user's read markers, once per user on this gateway (later sockets share them): without
+      // them this user gets no `unread` frames until a later connect (the room list still counts).
+      const loadMarkers = hub.hasMarkers(claims.userId)
+        ? undefined
+        : deps.notifications
+            .getJson<{ markers: Record<string, number> }>(
+              `/internal/users/${encodeURIComponent(claims.userId)}/markers`,
+            )
+            .catch((err) => {
+              slog.warn({ err }, 'read markers unavailable; no unread frames for this socket');
+              return null;
+            });
+      const [r, markers] = await Promise.all([roomsOf(claims.userId), loadMarkers]);
+      hub.setRoomSizes(r.memberCounts);
+      if (markers) hub.mergeMarkers(claims.userId, markers.markers);
+      const rooms = new Set(r.roomIds);
       for (const [roomId, event] of session.roomEventsDuringSetup) {
         if (event === 'left') rooms.delete(roomId);
         else rooms.add(roomId);
@@ -395,6 +448,8 @@ export async function startGateway(
       if (session.closed) return;
       session.ready = true;
       session.send({ type: 'ready', userId: claims.userId, sessionId: session.id });
+      present = true;
+      presence.opened(claims.userId, hub.roomsOfUser(claims.userId));
     })();
     chain = setup.catch((err) => {
       slog.error({ err }, 'session setup failed');
@@ -413,6 +468,9 @@ export async function startGateway(
       if (draining) return;
       draining = true;
       clearInterval(heartbeat);
+      // Stops beating: users who reconnect elsewhere within the TTL never flicker offline.
+      presence.stop();
+      hub.stop();
       log.info({ sessions: hub.sessionCount }, 'draining');
       for (const s of hub.allSessions())
         s.close(CLOSE_CODES.goingAway.code, 'server restarting; reconnect');

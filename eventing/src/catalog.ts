@@ -15,6 +15,7 @@ import {
   MessageSchema,
   RoomNameSchema,
   RoomSchema,
+  SeqSchema,
 } from '@parley/protocol';
 import { z } from 'zod';
 
@@ -26,6 +27,7 @@ export const TOPICS = {
   messageEvents: 'parley.message.events',
   roomCommands: 'parley.room.commands',
   roomEvents: 'parley.room.events',
+  notifyCommands: 'parley.notify.commands',
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -77,6 +79,22 @@ const DmOpen = z.object({
 
 const MemberInvite = z.object({ ...Actor, roomId: IdSchema, userId: IdSchema });
 const MemberLeave = z.object({ ...Actor, roomId: IdSchema });
+
+const NotifyRead = z.object({
+  ...Actor,
+  roomId: IdSchema,
+  /** Read up to here (the gateway checked 0 ≤ seq ≤ lastSeq and membership). */
+  seq: SeqSchema,
+  /** The room's last seq when the gateway checked: the unread count after the read is lastSeq − marker. */
+  lastSeq: SeqSchema,
+});
+const NotifyInboxRead = z.union([
+  z.object({
+    ...Actor,
+    messageIds: z.array(IdSchema).min(1).max(LIMITS.notificationsReadMax),
+  }),
+  z.object({ ...Actor, all: z.literal(true) }),
+]);
 
 const RoomCreated = z.object({ room: RoomSchema, memberIds: z.array(IdSchema), actorId: IdSchema });
 const MemberJoined = z.object({ room: RoomSchema, userId: IdSchema, actorId: IdSchema });
@@ -162,6 +180,22 @@ export const CATALOG = {
     key: (d) => d.roomId,
     keyDoc: 'roomId',
     doc: 'A member leaves a room. Consumed by room-ops.',
+  }),
+  'parley.notify.read': def({
+    schema: NotifyRead,
+    topic: TOPICS.notifyCommands,
+    kind: 'command',
+    key: (d) => d.actorId,
+    keyDoc: 'actorId',
+    doc: 'A user has read a room up to seq (the `read` frame, `POST /rooms/:id/read`). Consumed by notify: the marker only ever grows.',
+  }),
+  'parley.notify.inbox.read': def({
+    schema: NotifyInboxRead,
+    topic: TOPICS.notifyCommands,
+    kind: 'command',
+    key: (d) => d.actorId,
+    keyDoc: 'actorId',
+    doc: 'A user marks inbox entries (or all) read (`POST /notifications/read`). Consumed by notify.',
   }),
   'parley.room.created': def({
     schema: RoomCreated,

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_DELIVERY, retryWindowMs } from './delivery-policy';
-import { CLOUDEVENT_FUNCTIONS, DEPLOYMENTS, ENV, type EnvName } from './deployments';
+import { CLOUDEVENT_FUNCTIONS, DEPLOYMENTS, ENV, type EnvName, sourcesOf } from './deployments';
 
 const code = (s: string) => `\`${s}\``;
 
@@ -29,7 +29,9 @@ export function renderDeploymentsDoc(): string {
   for (const d of DEPLOYMENTS) {
     const trigger =
       d.kind === 'cloudevent'
-        ? `${d.trigger.topics.map(code).join(', ')} → ${code(d.trigger.consumerGroup)}`
+        ? sourcesOf(d)
+            .map((x) => `${code(x.topic)} → ${code(x.consumerGroup)}`)
+            .join('<br>')
         : '—';
     const emits = 'emits' in d ? code(d.emits) : '—';
     lines.push(

@@ -65,6 +65,11 @@ export const ENV = {
   },
   ROOMS_DB_SHARDS: { source: 'secret', required: true, doc: 'Shard map of the room DB.' },
   MESSAGE_DB_SHARDS: { source: 'secret', required: true, doc: 'Shard map of the message DB.' },
+  NOTIFY_DB_SHARDS: {
+    source: 'secret',
+    required: true,
+    doc: 'Shard map of the notification DB (read markers, the mention inbox), sharded by user id.',
+  },
   REDIS_URL: {
     source: 'secret',
     required: true,
@@ -85,6 +90,16 @@ export const ENV = {
   ROOMS_URL: { source: 'config', required: true, doc: 'Base URL of the rooms function.' },
   MESSAGES_URL: { source: 'config', required: true, doc: 'Base URL of the messages function.' },
   SEARCH_URL: { source: 'config', required: true, doc: 'Base URL of the search function.' },
+  NOTIFICATIONS_URL: {
+    source: 'config',
+    required: true,
+    doc: 'Base URL of the notifications function.',
+  },
+  PRESENCE_TTL_MS: {
+    source: 'config',
+    required: false,
+    doc: 'A gateway that has not beaten for this long is presumed dead: its users go offline (30 s).',
+  },
   SEARCH_INDEX_ALIAS: {
     source: 'config',
     required: false,
@@ -284,9 +299,14 @@ export interface HttpFunction extends DeployableBase {
 
 export interface CloudEventFunctionDeployable extends DeployableBase {
   kind: 'cloudevent';
-  /** The KafkaSource that triggers it: topics, consumer group, ordered delivery. */
+  /**
+   * What triggers it: its topics and consumer group, ordered delivery. One KafkaSource per topic
+   * (`sourcesOf`): Knative gives a source one dead-letter sink, and a record's dead letter goes to
+   * its own topic's `<topic>.dlq`.
+   */
   trigger: {
     topics: readonly Topic[];
+    /** The consumer group of a one-topic trigger; with several topics, each source's is `<group>.<topic tail>`. */
     consumerGroup: string;
     /**
      * Its own retry policy instead of the default (DEFAULT_DELIVERY: 20 retries, linear from 1 s,
@@ -405,6 +425,34 @@ export const DEPLOYMENTS = [
       'indexing is asynchronous (search lag ~1 s); Kafka holds the events while it starts',
   },
   {
+    name: 'notifications',
+    kind: 'http',
+    dir: 'functions/notifications',
+    package: '@parley/fn-notifications',
+    env: [...HOSTED, 'NOTIFY_DB_SHARDS', 'JWT_SECRET'],
+    scaling: 'min-scale',
+    scalingWhy:
+      'every WebSocket connect and every room list reads the read markers; a cold start would stall them',
+  },
+  {
+    name: 'notify',
+    kind: 'cloudevent',
+    dir: 'functions/notify',
+    package: '@parley/fn-notify',
+    env: [...HOSTED, 'NOTIFY_DB_SHARDS', 'REDIS_URL', 'ROOMS_URL', 'USERS_URL', 'MESSAGES_URL'],
+    migrate: {
+      env: ['LOG_LEVEL', 'NOTIFY_DB_SHARDS'],
+      sql: 'stores/notification-store/src/migrations',
+    },
+    trigger: {
+      topics: [TOPICS.messageEvents, TOPICS.roomEvents, TOPICS.notifyCommands],
+      consumerGroup: groupOf('notify'),
+    },
+    scaling: 'scale-to-zero',
+    scalingWhy:
+      'mentions and read markers are asynchronous (unread counts need no write per message); Kafka holds the events while it starts',
+  },
+  {
     name: 'connection-gateway',
     kind: 'gateway',
     dir: 'connection-gateway',
@@ -419,6 +467,8 @@ export const DEPLOYMENTS = [
       'ROOMS_URL',
       'MESSAGES_URL',
       'SEARCH_URL',
+      'NOTIFICATIONS_URL',
+      'PRESENCE_TTL_MS',
       'RATE_FRAMES_PER_SEC',
       'RATE_BURST',
       'ABUSE_STRIKES',
@@ -486,10 +536,44 @@ export function deployment<N extends DeployableName>(
   return d as Extract<(typeof DEPLOYMENTS)[number], { name: N }>;
 }
 
+/** One KafkaSource of a CloudEvent function: one topic, its own consumer group. */
+export interface TriggerSource {
+  /** `<function>` for a one-topic trigger, else `<function>-<topic tail>` (the resource and process name). */
+  name: string;
+  function: string;
+  topic: Topic;
+  consumerGroup: string;
+}
+
+/** `parley.message.events` → `message-events`. */
+const topicTail = (topic: string) => topic.replace(/^parley\./, '').replaceAll('.', '-');
+
+/**
+ * The KafkaSources of a CloudEvent function, one per trigger topic. A one-topic trigger keeps the
+ * function's name and group; a trigger of several topics gets one source per topic, named and
+ * grouped by the topic's tail, so each topic's offsets, lag and dead letters stay its own.
+ * @example sourcesOf(deployment('notify')).map((s) => s.consumerGroup) // ['parley-notify.message-events', …]
+ */
+export function sourcesOf(d: CloudEventFunctionDeployable): TriggerSource[] {
+  const { topics, consumerGroup } = d.trigger;
+  if (topics.length === 1)
+    return [{ name: d.name, function: d.name, topic: topics[0] as Topic, consumerGroup }];
+  return topics.map((topic) => ({
+    name: `${d.name}-${topicTail(topic)}`,
+    function: d.name,
+    topic,
+    consumerGroup: `${consumerGroup}.${topicTail(topic)}`,
+  }));
+}
+
+/** Every KafkaSource of the table. */
+export const TRIGGER_SOURCES: readonly TriggerSource[] = CLOUDEVENT_FUNCTIONS.flatMap(sourcesOf);
+
 /** The environment URL variable other deployables use to reach an HTTP function. */
 export const URL_ENV: Partial<Record<DeployableName, EnvName>> = {
   users: 'USERS_URL',
   rooms: 'ROOMS_URL',
   messages: 'MESSAGES_URL',
   search: 'SEARCH_URL',
+  notifications: 'NOTIFICATIONS_URL',
 };

@@ -12,6 +12,8 @@ import {
   type Deployable,
   ENV,
   type EnvName,
+  sourcesOf,
+  type TriggerSource,
   URL_ENV,
 } from '@parley/eventing/deployments';
 import {
@@ -265,13 +267,20 @@ export function checkAgainstTable(
     } else if (binding.length)
       problems.push(`${d.name}: a SinkBinding, but it does not read K_SINK`);
 
-    // The KafkaSource: the table's topics and group, the stand-in's delivery.
+    // The KafkaSources: one per trigger topic, with its group, and the stand-in's delivery.
     const mine = sources.filter((s) => s.spec?.sink?.ref?.name === d.name);
     if (d.kind !== 'cloudevent') {
       if (mine.length) problems.push(`${d.name}: an HTTP function with a KafkaSource`);
-    } else if (mine.length !== 1)
-      problems.push(`${d.name}: one KafkaSource expected, found ${mine.length}`);
-    else problems.push(...checkKafkaSource(mine[0] as Json, d, sinkOfTopic));
+    } else {
+      const want = sourcesOf(d);
+      if (mine.length !== want.length)
+        problems.push(`${d.name}: ${want.length} KafkaSource(s) expected, found ${mine.length}`);
+      for (const x of want) {
+        const src = mine.find((m) => nameOf(m) === x.name);
+        if (!src) problems.push(`${d.name}: no KafkaSource ${x.name} (topic ${x.topic})`);
+        else problems.push(...checkKafkaSource(src, d, x, sinkOfTopic));
+      }
+    }
   }
 
   // Migration Jobs: one per `migrate` step, same image, the step's env.
@@ -373,18 +382,17 @@ export function checkAgainstTable(
 function checkKafkaSource(
   src: Json,
   d: Extract<Deployable, { kind: 'cloudevent' }>,
+  source: TriggerSource,
   sinkOfTopic: Map<string, string>,
 ): string[] {
   const where = `KafkaSource ${nameOf(src)}`;
   const problems: string[] = [];
   const s = src.spec ?? {};
-  if (!sameSet(s.topics ?? [], d.trigger.topics) || s.topics?.length !== d.trigger.topics.length)
+  if (s.topics?.length !== 1 || s.topics[0] !== source.topic)
+    problems.push(`${where}: topics ${list(s.topics ?? [])}, the table says ${source.topic}`);
+  if (s.consumerGroup !== source.consumerGroup)
     problems.push(
-      `${where}: topics ${list(s.topics ?? [])}, the table says ${list(d.trigger.topics)}`,
-    );
-  if (s.consumerGroup !== d.trigger.consumerGroup)
-    problems.push(
-      `${where}: consumerGroup ${s.consumerGroup}, the table says ${d.trigger.consumerGroup}`,
+      `${where}: consumerGroup ${s.consumerGroup}, the table says ${source.consumerGroup}`,
     );
   if (s.sink?.ref?.apiVersion !== 'serving.knative.dev/v1' || s.sink?.ref?.kind !== 'Service')
     problems.push(`${where}: sink must be the Knative Service ${d.name}`);
@@ -405,7 +413,7 @@ function checkKafkaSource(
   };
   for (const [k, v] of Object.entries(want))
     if (del[k] !== v) problems.push(`${where}: delivery.${k} ${del[k]}, the stand-in's is ${v}`);
-  const topic = d.trigger.topics[0];
+  const { topic } = source;
   const dls = del.deadLetterSink?.ref;
   if (topic && (dls?.kind !== 'KafkaSink' || dls?.name !== sinkOfTopic.get(deadLetterTopic(topic))))
     problems.push(

@@ -24,6 +24,8 @@ import {
   ENV,
   type EnvName,
   type GatewayDeployable,
+  sourcesOf,
+  type TriggerSource,
 } from '@parley/eventing/deployments';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -269,18 +271,14 @@ function knativeService(fn: FunctionDeployable): IKnativeService {
   };
 }
 
-function kafkaSource(fn: CloudEventFunctionDeployable): KafkaSource {
-  const [topic, ...more] = fn.trigger.topics;
-  // Knative has one dead-letter sink per source; the stand-in dead-letters per record topic.
-  if (!topic || more.length > 0)
-    throw new Error(
-      `${fn.name}: a KafkaSource here has exactly one topic (its dead letters go to <topic>.dlq); got ${fn.trigger.topics.join(', ')}`,
-    );
+/** One KafkaSource per trigger topic (sourcesOf): one dead-letter sink each, `<topic>.dlq`. */
+function kafkaSource(fn: CloudEventFunctionDeployable, source: TriggerSource): KafkaSource {
+  const { topic } = source;
   return {
     apiVersion: 'sources.knative.dev/v1beta1',
     kind: 'KafkaSource',
     metadata: {
-      name: fn.name,
+      name: source.name,
       labels: labels(fn.name, 'kafka-source'),
       // Read by older data planes; `spec.ordering` by current ones.
       annotations: { 'kafka.eventing.knative.dev/delivery.order': 'ordered' },
@@ -288,7 +286,7 @@ function kafkaSource(fn: CloudEventFunctionDeployable): KafkaSource {
     spec: {
       bootstrapServers: [KAFKA_BOOTSTRAP],
       topics: [topic],
-      consumerGroup: fn.trigger.consumerGroup,
+      consumerGroup: source.consumerGroup,
       initialOffset: DELIVERY.initialOffset,
       ordering: 'ordered',
       sink: { ref: { apiVersion: KNATIVE_SERVING, kind: 'Service', name: fn.name } },
@@ -480,7 +478,7 @@ export function deployableManifests(d: Deployable): Manifest[] {
       out.push(sinkBinding(d));
     }
     out.push(knativeService(d));
-    if (d.kind === 'cloudevent') out.push(kafkaSource(d));
+    if (d.kind === 'cloudevent') out.push(...sourcesOf(d).map((x) => kafkaSource(d, x)));
   }
   if (job) out.push(job);
   return out;

@@ -63,6 +63,8 @@ export const CONFIG_VALUES: Record<ConfigEnvName, string> = {
   ROOMS_URL: serviceUrl('rooms'),
   MESSAGES_URL: serviceUrl('messages'),
   SEARCH_URL: serviceUrl('search'),
+  NOTIFICATIONS_URL: serviceUrl('notifications'),
+  PRESENCE_TTL_MS: '30000',
   // stores/search-index/src/config.ts defaults, but one replica: a cluster has more than one node.
   SEARCH_INDEX_ALIAS: 'parley-messages',
   SEARCH_INDEX_SHARDS: '1',

@@ -12,7 +12,7 @@
  * if (!report.ok) for (const f of report.failures) console.log(f.check, f.roomId, f.message);
  */
 import { Client } from '@elastic/elasticsearch';
-import { CLOUDEVENT_FUNCTIONS, deadLetterTopic, TOPICS } from '@parley/eventing';
+import { deadLetterTopic, TOPICS, TRIGGER_SOURCES } from '@parley/eventing';
 import { createKafka } from '@parley/eventing/kafka/kafka';
 import { RECENT_MAX } from '@parley/message-store/recent-cache';
 import type { Message } from '@parley/protocol';
@@ -159,7 +159,7 @@ export interface AuditReport {
 const BATCH = 50;
 
 export const defaultGroups = (): GroupTopics[] =>
-  CLOUDEVENT_FUNCTIONS.map((d) => ({ group: d.trigger.consumerGroup, topics: d.trigger.topics }));
+  TRIGGER_SOURCES.map((s) => ({ group: s.consumerGroup, topics: [s.topic] }));
 
 export const defaultDeadLetterTopics = (): string[] => Object.values(TOPICS).map(deadLetterTopic);
 

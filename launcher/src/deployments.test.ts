@@ -17,11 +17,15 @@ import {
   deployment,
   ENV,
   FUNCTIONS,
+  sourcesOf,
   TOPICS,
+  TRIGGER_SOURCES,
 } from '@parley/eventing';
 import { messageIndexFunction } from '@parley/fn-message-index/function';
 import { messageWriteFunction } from '@parley/fn-message-write/function';
 import { messagesFunction } from '@parley/fn-messages/function';
+import { notificationsFunction } from '@parley/fn-notifications/function';
+import { notifyFunction } from '@parley/fn-notify/function';
 import { roomOpsFunction } from '@parley/fn-room-ops/function';
 import { roomsFunction } from '@parley/fn-rooms/function';
 import { searchFunction } from '@parley/fn-search/function';
@@ -39,6 +43,8 @@ const SPECS = [
   roomOpsFunction,
   messageWriteFunction,
   messageIndexFunction,
+  notificationsFunction,
+  notifyFunction,
 ];
 
 /** Read by every function's host, not by its config: the server's PORT/HOST/METRICS_PORT and the log level. */
@@ -80,9 +86,21 @@ describe('the deployment table', () => {
     expect(ENV.JWT_SECRET).toMatchObject({ source: 'secret', required: true });
   });
 
-  it('gives every CloudEvent function its own consumer group on catalog topics', () => {
-    const groups = CLOUDEVENT_FUNCTIONS.map((d) => d.trigger.consumerGroup);
+  it('gives every KafkaSource its own consumer group on catalog topics, one topic each', () => {
+    const groups = TRIGGER_SOURCES.map((x) => x.consumerGroup);
     expect(new Set(groups).size).toBe(groups.length);
+    for (const d of CLOUDEVENT_FUNCTIONS)
+      expect(sourcesOf(d).map((x) => x.topic)).toEqual(d.trigger.topics);
+    // A one-topic trigger's source is the function's name and group (what operators already know).
+    for (const d of CLOUDEVENT_FUNCTIONS.filter((x) => x.trigger.topics.length === 1))
+      expect(sourcesOf(d)).toEqual([
+        {
+          name: d.name,
+          function: d.name,
+          topic: d.trigger.topics[0],
+          consumerGroup: d.trigger.consumerGroup,
+        },
+      ]);
     const topics = new Set<string>(Object.values(TOPICS));
     for (const d of CLOUDEVENT_FUNCTIONS) {
       for (const t of d.trigger.topics) expect(topics.has(t)).toBe(true);
@@ -96,11 +114,7 @@ describe('the embedded mode', () => {
     const embedded = await startEmbedded({ port: 0, logLevel: 'silent' });
     try {
       expect(sorted(embedded.triggers.map((t) => `${t.function} ${t.topic} ${t.group}`))).toEqual(
-        sorted(
-          CLOUDEVENT_FUNCTIONS.flatMap((d) =>
-            d.trigger.topics.map((t) => `${d.name} ${t} ${d.trigger.consumerGroup}`),
-          ),
-        ),
+        sorted(TRIGGER_SOURCES.map((x) => `${x.function} ${x.topic} ${x.consumerGroup}`)),
       );
     } finally {
       await embedded.stop();
@@ -124,12 +138,14 @@ describe('the real-mode stack', () => {
     }
   });
 
-  it('runs one KafkaSource per CloudEvent function with its topics and group, delivering to it', () => {
-    for (const d of CLOUDEVENT_FUNCTIONS) {
-      const source = proc(`${d.name}-source`);
+  it('runs one KafkaSource per trigger topic with its group, delivering to its function', () => {
+    for (const x of TRIGGER_SOURCES) {
+      const d = CLOUDEVENT_FUNCTIONS.find((f) => f.name === x.function);
+      if (!d) throw new Error(`no function ${x.function}`);
+      const source = proc(`${x.name}-source`);
       expect(source.env).toMatchObject({
-        SOURCE_TOPICS: d.trigger.topics.join(','),
-        CONSUMER_GROUP: d.trigger.consumerGroup,
+        SOURCE_TOPICS: x.topic,
+        CONSUMER_GROUP: x.consumerGroup,
         SINK_URL: `http://127.0.0.1:${proc(d.name).port}`,
       });
       // A trigger with its own retry policy gets it; the others the stand-in's default.
@@ -143,9 +159,7 @@ describe('the real-mode stack', () => {
         });
       else expect(source.env.DELIVERY_RETRY).toBeUndefined();
     }
-    expect(plan.processes.filter((p) => p.role === 'source')).toHaveLength(
-      CLOUDEVENT_FUNCTIONS.length,
-    );
+    expect(plan.processes.filter((p) => p.role === 'source')).toHaveLength(TRIGGER_SOURCES.length);
   });
 
   const PER_ADDRESS_RAISED: string[] = [

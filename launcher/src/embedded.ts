@@ -2,7 +2,7 @@
  * The embedded mode (`npm start`): all of Parley in one process, no servers
  * to install. The gateway, every function invoked in-process, the memory bus
  * (ordered per key, at least once, dead letters — like Kafka) and in-memory
- * stores. For trying Parley and for development: nothing is durable (a
+ * stores. Presence is the gateway's own memory (one gateway: no sweeps needed). For trying Parley and for development: nothing is durable (a
  * restart forgets everything) and nothing is distributed.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,12 +16,17 @@ import {
   type CloudEventFunctionName,
   invokeCloudEventFunction,
   MemoryFanout,
+  sourcesOf,
 } from '@parley/eventing';
 import { MemoryBus } from '@parley/eventing/memory-bus';
 import { createMessageIndex } from '@parley/fn-message-index/handler';
 import { createMessageWrite } from '@parley/fn-message-write/handler';
 import { MemoryLiveMarks } from '@parley/fn-message-write/live-marks';
 import { createMessagesApp } from '@parley/fn-messages/app';
+import { createNotificationsApp } from '@parley/fn-notifications/app';
+import { createNotify } from '@parley/fn-notify/handler';
+import { httpLastSeqOf } from '@parley/fn-notify/room-seqs';
+import { httpUserLookup } from '@parley/fn-notify/user-lookup';
 import { createRoomOps } from '@parley/fn-room-ops/handler';
 import { httpUserDirectory } from '@parley/fn-room-ops/user-directory';
 import { createRoomsApp } from '@parley/fn-rooms/app';
@@ -31,6 +36,7 @@ import { createUsersApp } from '@parley/fn-users/app';
 import { MemoryUserStore } from '@parley/fn-users/user-store.memory';
 import { MemoryMessageStore } from '@parley/message-store/memory';
 import { MemoryRecentCache } from '@parley/message-store/recent-cache/memory';
+import { MemoryNotificationStore } from '@parley/notification-store/memory';
 import { MemoryRoomStore } from '@parley/room-store/memory';
 import {
   createLogger,
@@ -106,6 +112,23 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     registry: fnRegistry(),
   });
 
+  const messages = inProcess('messages', messagesApp);
+  const notificationStore = new MemoryNotificationStore();
+  const notificationsApp = createNotificationsApp({
+    store: notificationStore,
+    tokens,
+    log: log.child({ fn: 'notifications' }),
+    registry: fnRegistry(),
+  });
+  const notify = createNotify({
+    store: notificationStore,
+    isMember,
+    fanout,
+    users: httpUserLookup(users),
+    lastSeqOf: httpLastSeqOf(messages),
+    log: log.child({ fn: 'notify' }),
+  });
+
   const roomOps = createRoomOps({
     store: roomStore,
     membership,
@@ -141,12 +164,13 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     'room-ops': roomOps,
     'message-write': messageWrite,
     'message-index': messageIndex,
+    notify,
   };
   const triggers = CLOUDEVENT_FUNCTIONS.flatMap((d) =>
-    d.trigger.topics.map((topic) => ({
+    sourcesOf(d).map((source) => ({
       function: d.name as CloudEventFunctionName,
-      topic,
-      group: d.trigger.consumerGroup,
+      topic: source.topic,
+      group: source.consumerGroup,
       delivery: d.trigger.delivery,
     })),
   );
@@ -175,8 +199,9 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       isMember,
       users,
       rooms,
-      messages: inProcess('messages', messagesApp),
+      messages,
       search: inProcess('search', searchApp),
+      notifications: inProcess('notifications', notificationsApp),
       log: log.child({ component: 'gateway' }),
       registry: createMetricsRegistry('parley-embedded'),
       limits: { ...GatewayLimitsSchema.parse(process.env), ...opts.limits },

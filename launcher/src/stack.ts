@@ -34,6 +34,8 @@ import {
   type Deployable,
   type EnvName,
   FUNCTIONS,
+  sourcesOf,
+  TRIGGER_SOURCES,
   URL_ENV,
 } from '@parley/eventing';
 import { build } from './build';
@@ -211,11 +213,11 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
   const gatewayCount = opts.gateways ?? 1;
   const prefix = opts.dbPrefix ?? 'parley';
   const url = (p: number) => `http://127.0.0.1:${p}`;
-  // Ports: function i of the table on base+1+i, its KafkaSource on base+11+i, its metrics on
-  // base+21+i, gateway i's metrics on base+51+i, the sink on base+90.
+  // Ports: function i of the table on base+1+i, KafkaSource i (TRIGGER_SOURCES) on base+11+i, function
+  // i's metrics on base+21+i, gateway i's metrics on base+51+i, the sink on base+90.
   const fnPort = new Map(FUNCTIONS.map((d, i) => [d.name, base + 1 + i]));
   const fnMetricsPort = new Map(FUNCTIONS.map((d, i) => [d.name, base + 21 + i]));
-  const sourcePort = new Map(CLOUDEVENT_FUNCTIONS.map((d, i) => [d.name, base + 11 + i]));
+  const sourcePort = new Map(TRIGGER_SOURCES.map((x, i) => [x.name, base + 11 + i]));
   const sinkPort = base + 90;
   const portOf = (name: string): number => {
     const p = fnPort.get(name);
@@ -237,6 +239,7 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
     USERS_DB_SHARDS: twoShardSpec(infra, `${prefix}_users`),
     ROOMS_DB_SHARDS: twoShardSpec(infra, `${prefix}_rooms`),
     MESSAGE_DB_SHARDS: twoShardSpec(infra, `${prefix}_messages`),
+    NOTIFY_DB_SHARDS: twoShardSpec(infra, `${prefix}_notify`),
     // Every client of a local stack is 127.0.0.1 (browsers, tests, benchmarks), and Redis keeps
     // sign-up and failed-login counts per address for an hour across runs: per-address budgets
     // would throttle the whole machine as one client. Per (username, address) and per-user rules
@@ -299,23 +302,25 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
         METRICS_PORT: String(fnMetricsPort.get(d.name)),
       }),
     })),
-    ...CLOUDEVENT_FUNCTIONS.map((d) => {
-      const p = sourcePort.get(d.name) as number;
-      return {
-        name: `${d.name}-source`,
-        role: 'source' as const,
-        port: p,
-        bundle: 'eventing/dist/kafka-source.mjs',
-        env: {
-          ...standIn,
-          PORT: String(p),
-          SOURCE_TOPICS: d.trigger.topics.join(','),
-          CONSUMER_GROUP: d.trigger.consumerGroup,
-          ...deliveryEnv(d),
-          SINK_URL: url(portOf(d.name)),
-        },
-      };
-    }),
+    ...CLOUDEVENT_FUNCTIONS.flatMap((d) =>
+      sourcesOf(d).map((source) => {
+        const p = sourcePort.get(source.name) as number;
+        return {
+          name: `${source.name}-source`,
+          role: 'source' as const,
+          port: p,
+          bundle: 'eventing/dist/kafka-source.mjs',
+          env: {
+            ...standIn,
+            PORT: String(p),
+            SOURCE_TOPICS: source.topic,
+            CONSUMER_GROUP: source.consumerGroup,
+            ...deliveryEnv(d),
+            SINK_URL: url(portOf(d.name)),
+          },
+        };
+      }),
+    ),
   ];
   const gatewayRow = DEPLOYMENTS.find((d) => d.kind === 'gateway');
   if (!gatewayRow) throw new Error('the deployment table has no gateway');

@@ -11,6 +11,7 @@ import {
   LIMITS,
   type Message,
   MessageBodySchema,
+  type Notification,
   type Room,
   SeqSchema,
 } from './model';
@@ -74,8 +75,12 @@ export type ServerFrame =
   | { type: 'room'; event: 'created' | 'joined' | 'left'; room: Room }
   | { type: 'typing'; roomId: string; userId: string }
   | { type: 'read'; roomId: string; userId: string; seq: number }
+  /** My unread count in a room changed: a message arrived, or I read (on any of my sockets). */
   | { type: 'unread'; roomId: string; count: number }
-  | { type: 'presence'; userId: string; online: boolean }
+  /** Presence changes of members of my rooms (up to LIMITS.liveSignalsRoomMaxMembers), gathered per room. */
+  | { type: 'presence'; users: { userId: string; online: boolean }[] }
+  /** My inbox changed: a new mention (`notification`), or entries were marked read (count only). */
+  | { type: 'notification'; unreadTotal: number; notification?: Notification }
   | { type: 'pong'; ref?: string | number }
   | {
       type: 'error';

@@ -43,7 +43,29 @@ export const HistoryQuerySchema = z
     message: 'use either before or after, not both',
   });
 export type HistoryQuery = z.infer<typeof HistoryQuerySchema>;
+/** `POST /rooms/:roomId/read`: the seq read up to (0 … the room's lastSeq). */
 export const ReadBodySchema = z.object({ seq: SeqSchema });
+/** `GET /notifications`: newest first; `cursor` is the previous page's `nextCursor`. */
+export const NotificationsQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(LIMITS.notificationsPageDefault)
+    .transform((n) => Math.min(n, LIMITS.notificationsPageMax)),
+  cursor: z
+    .string()
+    .max(128)
+    .regex(/^\d{1,16}\.[A-Za-z0-9_-]{1,64}$/, 'invalid cursor')
+    .optional(),
+});
+export type NotificationsQuery = z.infer<typeof NotificationsQuerySchema>;
+/** `POST /notifications/read`: the entries (by message id) to mark read, or all of them. */
+export const NotificationsReadBodySchema = z.union([
+  z.object({ messageIds: z.array(IdSchema).min(1).max(LIMITS.notificationsReadMax) }).strict(),
+  z.object({ all: z.literal(true) }).strict(),
+]);
+export type NotificationsReadBody = z.infer<typeof NotificationsReadBodySchema>;
 
 /**
  * `GET /search`: `q` is plain text (no query syntax: every character is

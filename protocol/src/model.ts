@@ -72,3 +72,21 @@ export const RoomNameSchema = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().min(1, 'name must not be empty').max(LIMITS.roomNameMaxChars));
+
+/**
+ * An entry of a user's notification inbox: a message of one of their rooms that mentioned them
+ * (`@username`). One per (user, message): a redelivered message never adds a second.
+ */
+export const NotificationSchema = z.object({
+  kind: z.literal('mention'),
+  messageId: IdSchema,
+  roomId: IdSchema,
+  seq: SeqSchema,
+  senderId: IdSchema,
+  /** The body's first LIMITS.mentionExcerptMaxChars characters. Text, never HTML. */
+  excerpt: z.string(),
+  /** The message's time. */
+  ts: z.number().int(),
+  read: z.boolean(),
+});
+export type Notification = z.infer<typeof NotificationSchema>;

@@ -11,7 +11,13 @@
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEvent, deadLetterTopic, TOPICS, toKafkaRecord } from '@parley/eventing';
+import {
+  createEvent,
+  deadLetterTopic,
+  TOPICS,
+  TRIGGER_SOURCES,
+  toKafkaRecord,
+} from '@parley/eventing';
 import {
   createKafka,
   createRecordConsumer,
@@ -398,7 +404,8 @@ describe('faults on the real stack', () => {
       log: createLogger('faults', 'warn'),
     });
     const producer = createRecordProducer(kafka);
-    const consumed = [TOPICS.messageCommands, TOPICS.messageEvents, TOPICS.roomCommands];
+    // Every topic a KafkaSource of the table consumes (notify's included).
+    const consumed = [...new Set(TRIGGER_SOURCES.map((x) => x.topic))];
     const o = await underFault(
       "poison records (garbage, and an event the function refuses) on the room's partitions",
       async (w) => {

@@ -394,6 +394,7 @@ describe('images: every deployable runs from its image tree alone', () => {
       USERS_DB_SHARDS: freshShardSpec('img_users'),
       ROOMS_DB_SHARDS: freshShardSpec('img_rooms'),
       MESSAGE_DB_SHARDS: freshShardSpec('img_messages'),
+      NOTIFY_DB_SHARDS: freshShardSpec('img_notify'),
       REDIS_URL: infra.REDIS_URL,
       ES_URL: infra.ES_URL,
       KAFKA_BROKERS: infra.KAFKA_BROKERS,
@@ -402,6 +403,8 @@ describe('images: every deployable runs from its image tree alone', () => {
       ROOMS_URL: url('rooms'),
       MESSAGES_URL: url('messages'),
       SEARCH_URL: url('search'),
+      NOTIFICATIONS_URL: url('notifications'),
+      PRESENCE_TTL_MS: '30000',
       SEARCH_INDEX_ALIAS: `t-images-${id}`,
       SEARCH_INDEX_SHARDS: '1',
       SEARCH_INDEX_REPLICAS: '0',
@@ -461,6 +464,7 @@ describe('images: every deployable runs from its image tree alone', () => {
         values.USERS_DB_SHARDS,
         values.ROOMS_DB_SHARDS,
         values.MESSAGE_DB_SHARDS,
+        values.NOTIFY_DB_SHARDS,
       ]) {
         for (const part of spec.split(';')) {
           const u = new URL(part.slice(part.indexOf('=') + 1));
@@ -724,6 +728,43 @@ describe('images: every deployable runs from its image tree alone', () => {
         },
         { timeout: 30_000, interval: 200 },
       );
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'notify: migrates the notification DB, takes a read and a mention (202), stores them',
+    async () => {
+      const base = await startDeployable('notify');
+      const read = await postCloudEvent(
+        base,
+        'parley.notify.read',
+        { actorId: session.userId, roomId, seq: 1, lastSeq: 1 },
+        session.userId,
+      );
+      expect(read.status, await read.clone().text()).toBe(202);
+      const created = emitted.find((x) => x.headers['ce-type'] === 'parley.message.created');
+      const res = await postCloudEvent(
+        base,
+        'parley.message.created',
+        JSON.parse(created?.body ?? '{}'),
+        roomId,
+      );
+      expect(res.status, await res.clone().text()).toBe(202);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'notifications: answers the read marker and the inbox (200)',
+    async () => {
+      const base = await startDeployable('notifications');
+      const markers = await fetch(`${base}/internal/users/${session.userId}/markers`);
+      expect(markers.status).toBe(200);
+      expect(await markers.json()).toEqual({ markers: { [roomId]: 1 } });
+      const inbox = await fetch(`${base}/api/v1/notifications`, { headers: auth() });
+      expect(inbox.status).toBe(200);
+      expect(await inbox.json()).toMatchObject({ notifications: [], unreadTotal: 0 });
     },
     STEP_TIMEOUT,
   );

@@ -16,9 +16,11 @@ import {
   CreateRoomBodySchema,
   IdSchema,
   InviteBodySchema,
+  LIMITS,
   LoginBodySchema,
-  type Message,
+  NotificationsReadBodySchema,
   OpenDmBodySchema,
+  ReadBodySchema,
   type Room,
   type User,
 } from '@parley/protocol';
@@ -40,6 +42,7 @@ import { verifyUser } from '../middleware/auth';
 import { AuthThrottle, type LoginOutcome } from '../middleware/auth-throttle';
 import { KeyedBuckets, rateLimit, rateLimited } from '../middleware/http-rate-limit';
 import { requestAddress } from '../middleware/request-address';
+import { lastSeqOf, roomSummaries } from '../room-summaries';
 
 const SOURCE = 'connection-gateway';
 
@@ -100,22 +103,53 @@ export interface HistoryByteBudget {
   takeBytes(userId: string, bytes: number): { ok: true } | { ok: false; retryAfterMs: number };
 }
 
-type Summary = { lastSeq: number; lastMessage?: Message };
+const summaries = (deps: GatewayDeps, roomIds: string[]) => roomSummaries(deps.messages, roomIds);
 
-async function summaries(deps: GatewayDeps, roomIds: string[]): Promise<Record<string, Summary>> {
-  if (roomIds.length === 0) return {};
-  const out: Record<string, Summary> = {};
-  for (let i = 0; i < roomIds.length; i += 500) {
-    const ids = roomIds
-      .slice(i, i + 500)
-      .map(encodeURIComponent)
-      .join(',');
-    const r = await deps.messages.getJson<{ rooms: Record<string, Summary> }>(
-      `/internal/rooms/summaries?ids=${ids}`,
+/**
+ * A user's read markers (room → seq) from the notifications function. While it cannot answer,
+ * the room list still loads: undefined, and every room counts from 0 (logged).
+ */
+async function markersOf(
+  deps: GatewayDeps,
+  userId: string,
+): Promise<Record<string, number> | undefined> {
+  try {
+    const r = await deps.notifications.getJson<{ markers: Record<string, number> }>(
+      `/internal/users/${encodeURIComponent(userId)}/markers`,
     );
-    Object.assign(out, r?.rooms ?? {});
+    return r?.markers ?? {};
+  } catch (err) {
+    deps.log.warn({ err, userId }, 'read markers unavailable; unread counted from 0');
+    return undefined;
   }
-  return out;
+}
+
+/** Who of `userIds` is online; undefined (and logged) while presence cannot be read. */
+async function onlineOf(deps: GatewayDeps, userIds: string[]): Promise<Set<string> | undefined> {
+  if (!deps.presence) return undefined;
+  try {
+    return await deps.presence.online(userIds);
+  } catch (err) {
+    deps.log.warn({ err }, 'presence unavailable');
+    return undefined;
+  }
+}
+
+/** Read markers of a room's members (≤ 200 per call); undefined (and logged) while unavailable. */
+async function roomMarkers(
+  deps: GatewayDeps,
+  roomId: string,
+  userIds: string[],
+): Promise<Record<string, number> | undefined> {
+  try {
+    const r = await deps.notifications.getJson<{ markers: Record<string, number> }>(
+      `/internal/rooms/${encodeURIComponent(roomId)}/markers?userIds=${userIds.map(encodeURIComponent).join(',')}`,
+    );
+    return r?.markers ?? {};
+  } catch (err) {
+    deps.log.warn({ err, roomId }, 'read receipts unavailable');
+    return undefined;
+  }
 }
 
 /** The users function answers at most 200 ids per call (INTERNAL_LOOKUP_MAX_IDS). */
@@ -271,17 +305,21 @@ export function createApi(
     });
     if (!res.ok) return passThrough(res);
     const { rooms } = (await res.json()) as { rooms: Room[] };
-    const sums = await summaries(
-      deps,
-      rooms.map((r) => r.id),
-    );
+    const [sums, markers] = await Promise.all([
+      summaries(
+        deps,
+        rooms.map((r) => r.id),
+      ),
+      markersOf(deps, c.var.user.userId),
+    ]);
     const out = rooms.map((r) => {
       const s = sums[r.id];
-      // Unread counts arrive with the notification service; until then 0.
+      const lastSeq = s?.lastSeq ?? 0;
+      // Unread = the room's last seq − my read marker (docs/notifications.md).
       return {
         ...r,
-        lastSeq: s?.lastSeq ?? 0,
-        unread: 0,
+        lastSeq,
+        unread: Math.max(0, lastSeq - (markers?.[r.id] ?? 0)),
         ...(s?.lastMessage ? { lastMessage: s.lastMessage } : {}),
       };
     });
@@ -296,11 +334,59 @@ export function createApi(
     });
     if (!res.ok) return passThrough(res);
     const { room, memberIds } = (await res.json()) as { room: Room; memberIds: string[] };
-    const [users, sums] = await Promise.all([
+    // Read receipts (readSeq) only in small rooms, as the live `read` frames.
+    const small = memberIds.length <= LIMITS.liveSignalsRoomMaxMembers;
+    const [users, sums, online, readSeqs] = await Promise.all([
       usersByIds(deps, memberIds),
       summaries(deps, [roomId]),
+      onlineOf(deps, memberIds),
+      small ? roomMarkers(deps, roomId, memberIds) : undefined,
     ]);
-    return c.json({ room: { ...room, lastSeq: sums[roomId]?.lastSeq ?? 0 }, members: users });
+    const members = users.map((u) => ({
+      ...u,
+      ...(online ? { online: online.has(u.id) } : {}),
+      ...(readSeqs ? { readSeq: readSeqs[u.id] ?? 0 } : {}),
+    }));
+    return c.json({ room: { ...room, lastSeq: sums[roomId]?.lastSeq ?? 0 }, members });
+  });
+
+  api.post('/rooms/:roomId/read', auth, async (c) => {
+    const roomId = parseWith(IdSchema, c.req.param('roomId'));
+    const { seq } = await jsonBody(c, ReadBodySchema);
+    const actorId = c.var.user.userId;
+    if (!(await deps.isMember(roomId, actorId)))
+      throw new ParleyError('not_member', 'you are not a member of this room');
+    const lastSeq = await lastSeqOf(deps.messages, roomId);
+    if (seq > lastSeq)
+      throw new ParleyError(
+        'bad_request',
+        `seq ${seq} is past the last message of this room (${lastSeq})`,
+      );
+    const event = createEvent(
+      'parley.notify.read',
+      { actorId, roomId, seq, lastSeq },
+      { source: SOURCE },
+    );
+    const { read } = await waiter.result(actorId, event);
+    if (!read) throw new ParleyError('internal', 'the read marker was not confirmed');
+    return c.json(read, 200);
+  });
+
+  api.get('/notifications', auth, (c) => forward(c, deps.notifications));
+
+  api.post('/notifications/read', auth, async (c) => {
+    const body = await jsonBody(c, NotificationsReadBodySchema);
+    const actorId = c.var.user.userId;
+    const event = createEvent(
+      'parley.notify.inbox.read',
+      'all' in body
+        ? { actorId, all: true }
+        : { actorId, messageIds: [...new Set(body.messageIds)] },
+      { source: SOURCE },
+    );
+    const { inbox } = await waiter.result(actorId, event);
+    if (!inbox) throw new ParleyError('internal', 'the inbox change was not confirmed');
+    return c.json(inbox, 200);
   });
 
   api.post('/rooms/:roomId/members', auth, async (c) => {

@@ -14,6 +14,7 @@ import { UserBudgets } from '../budgets';
 import { GatewayLimitsSchema } from '../config';
 import { type FrameDeps, handleFrame, SENDS_IN_FLIGHT_MAX } from './frames';
 import { Session, type SocketLike } from './session';
+import { TypingThrottle } from './typing-throttle';
 
 class FakeSocket implements SocketLike {
   frames: ServerFrame[] = [];
@@ -28,6 +29,7 @@ function setup() {
   const emitted: ParleyEvent[] = [];
   const stuck: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   const deps: FrameDeps = {
+    typing: new TypingThrottle(),
     // A producer whose sends never settle until the test says so.
     commands: {
       emit(e) {

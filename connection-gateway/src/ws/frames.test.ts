@@ -8,6 +8,7 @@ import { type BudgetLimits, UserBudgets } from '../budgets';
 import { GatewayLimitsSchema } from '../config';
 import { type FrameDeps, handleFrame } from './frames';
 import { Session, type SessionLimits, type SocketLike } from './session';
+import { TypingThrottle } from './typing-throttle';
 
 type ErrorFrame = Extract<ServerFrame, { type: 'error' }>;
 type SyncFrame = Extract<ServerFrame, { type: 'sync' }>;
@@ -55,6 +56,14 @@ function setup(
   const emitted: ParleyEvent[] = [];
   const messages: ServiceClient = {
     async getJson<T>(path: string) {
+      const sum = path.match(/^\/internal\/rooms\/summaries\?ids=([^&]+)$/);
+      if (sum) {
+        const ids = decodeURIComponent(sum[1] as string).split(',');
+        const out = Object.fromEntries(
+          ids.filter((id) => rooms.has(id)).map((id) => [id, { lastSeq: rooms.get(id)?.length }]),
+        );
+        return { rooms: out } as T;
+      }
       const m = path.match(/^\/internal\/rooms\/([^/]+)\/messages\?after=(\d+)&limit=(\d+)$/);
       if (!m) throw new Error(`unexpected ${path}`);
       const all = rooms.get(m[1] as string) ?? [];
@@ -66,6 +75,7 @@ function setup(
   };
   const budgets = new UserBudgets({ ...GatewayLimitsSchema.parse({}), ...opts.budgets }, () => now);
   const deps: FrameDeps = {
+    typing: new TypingThrottle(),
     commands: {
       async emit(e) {
         emitted.push(e);
@@ -98,7 +108,7 @@ function setup(
     };
     return { ws, s, frame };
   };
-  return { socket, clock, emitted, budgets };
+  return { socket, clock, emitted, budgets, deps };
 }
 
 describe('sync within the history byte budget', () => {
@@ -222,6 +232,66 @@ describe('per-user budgets and rate_limited refusals', () => {
     await frame({ type: 'read', roomId: 'r_1', seq: 1 });
     await frame({ type: 'typing', roomId: 'r_1' });
     expect(ws.errors()).toEqual([expect.objectContaining({ code: 'rate_limited' })]);
+  });
+});
+
+describe('read and typing frames', () => {
+  it("produces a read to notify with the room's last seq, for a member and a seq the room has", async () => {
+    const { socket, emitted } = setup();
+    const { ws, frame } = socket();
+    await frame({ type: 'read', roomId: 'r_1', seq: 150 });
+    await frame({ type: 'read', roomId: 'r_1', seq: 200 });
+    await frame({ type: 'read', roomId: 'r_2', seq: 0 });
+    expect(ws.errors()).toEqual([]);
+    expect(emitted.map((e) => [e.type, e.data])).toEqual([
+      ['parley.notify.read', { actorId: 'u_a', roomId: 'r_1', seq: 150, lastSeq: 200 }],
+      ['parley.notify.read', { actorId: 'u_a', roomId: 'r_1', seq: 200, lastSeq: 200 }],
+      ['parley.notify.read', { actorId: 'u_a', roomId: 'r_2', seq: 0, lastSeq: 200 }],
+    ]);
+  });
+
+  it('refuses a read past the last seq, of a room the user is not in, or not a whole seq, and produces nothing', async () => {
+    const { socket, emitted } = setup();
+    const { ws, frame } = socket();
+    await frame({ type: 'read', roomId: 'r_1', seq: 201 });
+    await frame({ type: 'read', roomId: 'r_elsewhere', seq: 1 });
+    await frame({ type: 'read', roomId: 'r_1', seq: -1 });
+    await frame({ type: 'read', roomId: 'r_1', seq: 1.5 });
+    expect(ws.errors().map((e) => e.code)).toEqual([
+      'bad_request',
+      'not_member',
+      'malformed_frame',
+      'malformed_frame',
+    ]);
+    expect(ws.errors()[0]?.message).toContain('past the last message');
+    expect(emitted).toEqual([]);
+  });
+
+  it('relays typing once per interval per user and room, dropping the rest without an error', async () => {
+    const { socket, deps } = setup();
+    let t = 0;
+    deps.typing = new TypingThrottle(2_500, () => t);
+    const relayed: unknown[] = [];
+    for (const r of ['r_1', 'r_2'])
+      await deps.fanout.subscribe(`room:${r}`, (_c, p) => relayed.push(p));
+    const a = socket('u_a');
+    const b = socket('u_b');
+    await a.frame({ type: 'typing', roomId: 'r_1' });
+    await a.frame({ type: 'typing', roomId: 'r_1' });
+    await a.frame({ type: 'typing', roomId: 'r_2' });
+    await b.frame({ type: 'typing', roomId: 'r_1' });
+    t += 2_499;
+    await a.frame({ type: 'typing', roomId: 'r_1' });
+    t += 1;
+    await a.frame({ type: 'typing', roomId: 'r_1' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(relayed).toEqual([
+      { kind: 'typing', roomId: 'r_1', userId: 'u_a' },
+      { kind: 'typing', roomId: 'r_2', userId: 'u_a' },
+      { kind: 'typing', roomId: 'r_1', userId: 'u_b' },
+      { kind: 'typing', roomId: 'r_1', userId: 'u_a' },
+    ]);
+    expect([...a.ws.errors(), ...b.ws.errors()]).toEqual([]);
   });
 });
 

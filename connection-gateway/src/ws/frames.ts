@@ -20,7 +20,9 @@ import {
 import { asParleyError, type Logger, type ServiceClient } from '@parley/runtime';
 import type { Counter } from 'prom-client';
 import type { BudgetKind, UserBudgets } from '../budgets';
+import { lastSeqOf } from '../room-summaries';
 import type { Session } from './session';
+import type { TypingThrottle } from './typing-throttle';
 
 export interface FrameDeps {
   commands: EventSink;
@@ -30,6 +32,7 @@ export interface FrameDeps {
   log: Logger;
   refused: Counter<'code'>;
   budgets: UserBudgets;
+  typing: TypingThrottle;
 }
 
 /** The budget each kind of frame spends on top of the frame budget. */
@@ -227,19 +230,21 @@ export async function handleFrame(
       }
       case 'sync':
         return await sync(s, frame.rooms, d);
-      case 'typing':
-      case 'read': {
+      case 'typing': {
         if (!(await d.isMember(frame.roomId, s.userId))) {
           return refuse(s, d, 'not_member', 'you are not a member of this room', undefined);
         }
-        await d.fanout.publish(
-          roomChannel(frame.roomId),
-          frame.type === 'typing'
-            ? { kind: 'typing', roomId: frame.roomId, userId: s.userId }
-            : { kind: 'read', roomId: frame.roomId, userId: s.userId, seq: frame.seq },
-        );
+        // Past the throttle: dropped without a word (the next one within the interval adds nothing).
+        if (!d.typing.take(s.userId, frame.roomId)) return;
+        await d.fanout.publish(roomChannel(frame.roomId), {
+          kind: 'typing',
+          roomId: frame.roomId,
+          userId: s.userId,
+        });
         return;
       }
+      case 'read':
+        return await read(s, frame.roomId, frame.seq, d);
     }
   } catch (err) {
     const e = asParleyError(err);
@@ -253,6 +258,42 @@ export async function handleFrame(
         : { type: 'error', code: e.code, message: e.message, ref },
     );
   }
+}
+
+/**
+ * A `read` frame: a member, and a seq the room has (0 … its lastSeq), else refused (`not_member`,
+ * `bad_request`), changing nothing. Produced to notify (keyed by user), which raises the stored
+ * marker and tells the user's sockets (`unread`) and the room (`read`). Not awaited, like a send:
+ * a slow broker must not hold the socket's other frames.
+ */
+async function read(s: Session, roomId: string, seq: number, d: FrameDeps): Promise<void> {
+  if (!(await d.isMember(roomId, s.userId))) {
+    return refuse(s, d, 'not_member', 'you are not a member of this room', undefined);
+  }
+  const lastSeq = await lastSeqOf(d.messages, roomId);
+  if (seq > lastSeq) {
+    return refuse(
+      s,
+      d,
+      'bad_request',
+      `seq ${seq} is past the last message of room ${roomId} (${lastSeq})`,
+      undefined,
+    );
+  }
+  d.commands
+    .emit(
+      createEvent(
+        'parley.notify.read',
+        { actorId: s.userId, roomId, seq, lastSeq },
+        { source: 'connection-gateway' },
+      ),
+    )
+    .catch((err) => {
+      const e = asParleyError(err);
+      d.log.warn({ code: e.code, reason: e.message, frame: 'read' }, 'read not produced');
+      d.refused.inc({ code: e.code });
+      s.send({ type: 'error', code: e.code, message: e.message });
+    });
 }
 
 /**

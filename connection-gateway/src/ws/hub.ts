@@ -3,6 +3,13 @@
  * and rooms, and the fan-out subscriptions that follow from it. A gateway
  * subscribes to a room's channel only while one of its sessions is in that
  * room, and to a user's channel while that user has a session here.
+ *
+ * It also keeps what makes the live signals cheap (docs/notifications.md):
+ * the read markers of the users connected here (an `unread` frame is then
+ * `seq − marker`, computed in the loop that sends the `message` frames), the
+ * member count of their rooms (read receipts and presence only in rooms up to
+ * LIMITS.liveSignalsRoomMaxMembers), and presence changes gathered per room
+ * for LIMITS.presenceFlushMs before they are sent as one frame.
  */
 import {
   type Fanout,
@@ -11,7 +18,7 @@ import {
   roomChannel,
   userChannel,
 } from '@parley/eventing';
-import type { Message, ServerFrame } from '@parley/protocol';
+import { LIMITS, type Message, type ServerFrame } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
 import type { Session } from './session';
 
@@ -25,14 +32,68 @@ const ackOf = (m: Message): ServerFrame => ({
   ts: m.ts,
 });
 
+/** Is a room small enough for read receipts and presence (unknown sizes count as small)? */
+const isSmall = (size: number | undefined) =>
+  size === undefined || size <= LIMITS.liveSignalsRoomMaxMembers;
+
 export class Hub {
   private readonly byUser = new Map<string, Set<Session>>();
   private readonly byRoom = new Map<string, Set<Session>>();
+  /** Read markers (room → seq) of the users with a session here, once loaded. */
+  private readonly markers = new Map<string, Map<string, number>>();
+  /** Member counts of the rooms followed here (session set-up, room events). */
+  private readonly roomSizes = new Map<string, number>();
+  /** Presence changes per room, waiting for the next flush (last one per user wins). */
+  private readonly presence = new Map<string, Map<string, boolean>>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly fanout: Fanout,
     private readonly log: Logger,
+    private readonly opts: { presenceFlushMs?: number } = {},
   ) {}
+
+  /** Starts the presence flush. */
+  start(): void {
+    this.flushTimer = setInterval(
+      () => this.flushPresence(),
+      this.opts.presenceFlushMs ?? LIMITS.presenceFlushMs,
+    );
+    this.flushTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.flushTimer);
+  }
+
+  /**
+   * Merges a user's stored read markers (loaded at their first socket here) with what is known
+   * already: markers only grow, so the larger wins (a `read-marker` fan-out may have overtaken the load).
+   */
+  mergeMarkers(userId: string, loaded: Record<string, number>): void {
+    const mine = this.markers.get(userId) ?? new Map<string, number>();
+    for (const [roomId, seq] of Object.entries(loaded))
+      if (seq > (mine.get(roomId) ?? -1)) mine.set(roomId, seq);
+    if (this.byUser.has(userId)) this.markers.set(userId, mine);
+  }
+
+  /** Whether the user's markers are loaded here (else no `unread` frames are computed for them). */
+  hasMarkers(userId: string): boolean {
+    return this.markers.has(userId);
+  }
+
+  /** Records member counts of rooms (session set-up, room events). */
+  setRoomSizes(sizes: Record<string, number>): void {
+    for (const [roomId, n] of Object.entries(sizes)) this.roomSizes.set(roomId, n);
+  }
+
+  /** The rooms a user's sessions here follow, with their member counts as known here. */
+  roomsOfUser(userId: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.byUser.get(userId) ?? [])
+      for (const r of s.rooms) out.set(r, this.roomSizes.get(r) ?? Number.POSITIVE_INFINITY);
+    return out;
+  }
 
   get sessionCount(): number {
     let n = 0;
@@ -57,6 +118,7 @@ export class Hub {
   async remove(session: Session): Promise<void> {
     await Promise.all([...session.rooms].map((r) => this.leaveSession(session, r)));
     await this.removeFrom(this.byUser, session.userId, session, userChannel(session.userId));
+    if (!this.byUser.has(session.userId)) this.markers.delete(session.userId);
   }
 
   /** `session` follows these rooms from now on. */
@@ -106,7 +168,30 @@ export class Hub {
     if (!set?.delete(s)) return;
     if (set.size === 0) {
       index.delete(key);
+      if (index === this.byRoom) {
+        this.roomSizes.delete(key);
+        this.presence.delete(key);
+      }
       await this.fanout.unsubscribe(channel, this.onPayload);
+    }
+  }
+
+  /** Sends each room's gathered presence changes as one frame (≤ presenceFrameMaxUsers users), serialized once. */
+  flushPresence(): void {
+    if (this.presence.size === 0) return;
+    const pending = [...this.presence];
+    this.presence.clear();
+    for (const [roomId, changes] of pending) {
+      const sessions = this.byRoom.get(roomId);
+      if (!sessions || sessions.size === 0) continue;
+      const users = [...changes].map(([userId, online]) => ({ userId, online }));
+      for (let i = 0; i < users.length; i += LIMITS.presenceFrameMaxUsers) {
+        const text = JSON.stringify({
+          type: 'presence',
+          users: users.slice(i, i + LIMITS.presenceFrameMaxUsers),
+        } satisfies ServerFrame);
+        for (const s of sessions) s.sendText(text);
+      }
     }
   }
 
@@ -118,24 +203,65 @@ export class Hub {
     }
   };
 
+  /**
+   * A new message to the room's sessions here: its `ack` to the socket that sent it, the
+   * `message` frame (serialized once) to the others, and to each member whose markers are known
+   * an `unread` frame — `seq − marker`, 0 for the sender (who has read what they wrote).
+   */
+  private dispatchMessage(m: Message, sessions: Session[]): void {
+    let messageText: string | undefined;
+    const unreadText = new Map<number, string>();
+    for (const s of sessions) {
+      if (s.userId === m.senderId && s.takePending(m.clientMsgId, m.roomId)) {
+        s.send(ackOf(m));
+      } else {
+        messageText ??= JSON.stringify({ type: 'message', message: m } satisfies ServerFrame);
+        s.sendText(messageText);
+      }
+      const mine = this.markers.get(s.userId);
+      if (!mine) continue;
+      let count = 0;
+      if (s.userId === m.senderId) {
+        if (m.seq > (mine.get(m.roomId) ?? -1)) mine.set(m.roomId, m.seq);
+      } else {
+        count = Math.max(0, m.seq - (mine.get(m.roomId) ?? 0));
+      }
+      let text = unreadText.get(count);
+      if (text === undefined) {
+        text = JSON.stringify({ type: 'unread', roomId: m.roomId, count } satisfies ServerFrame);
+        unreadText.set(count, text);
+      }
+      s.sendText(text);
+    }
+  }
+
   private dispatch(channel: string, p: FanoutPayload): void {
     if (channel.startsWith('room:')) {
       const roomId = channel.slice(5);
       const sessions = [...(this.byRoom.get(roomId) ?? [])];
       if (p.kind === 'message') {
-        const m = p.message;
-        for (const s of sessions) {
-          if (s.userId === m.senderId && s.takePending(m.clientMsgId, m.roomId)) {
-            s.send(ackOf(m));
-          } else {
-            s.send({ type: 'message', message: m });
-          }
-        }
+        this.dispatchMessage(p.message, sessions);
       } else if (p.kind === 'typing') {
         for (const s of sessions)
           if (s.userId !== p.userId) s.send({ type: 'typing', roomId, userId: p.userId });
       } else if (p.kind === 'read') {
-        for (const s of sessions) s.send({ type: 'read', roomId, userId: p.userId, seq: p.seq });
+        // Read receipts only in small rooms: in a room of 10,000, every read would be 10,000 frames.
+        if (!isSmall(this.roomSizes.get(roomId))) return;
+        const text = JSON.stringify({
+          type: 'read',
+          roomId,
+          userId: p.userId,
+          seq: p.seq,
+        } satisfies ServerFrame);
+        for (const s of sessions) if (s.userId !== p.userId) s.sendText(text);
+      } else if (p.kind === 'presence') {
+        if (!isSmall(this.roomSizes.get(roomId))) return;
+        let changes = this.presence.get(roomId);
+        if (!changes) {
+          changes = new Map();
+          this.presence.set(roomId, changes);
+        }
+        changes.set(p.userId, p.online);
       }
       return;
     }
@@ -152,6 +278,24 @@ export class Hub {
         }
         return;
       }
+      case 'read-marker': {
+        const mine = this.markers.get(userId);
+        if (mine && p.seq > (mine.get(p.roomId) ?? -1)) mine.set(p.roomId, p.seq);
+        const text = JSON.stringify({
+          type: 'unread',
+          roomId: p.roomId,
+          count: p.unread,
+        } satisfies ServerFrame);
+        for (const s of sessions) s.sendText(text);
+        return;
+      }
+      case 'notification': {
+        const frame: ServerFrame = p.notification
+          ? { type: 'notification', unreadTotal: p.unreadTotal, notification: p.notification }
+          : { type: 'notification', unreadTotal: p.unreadTotal };
+        for (const s of sessions) s.send(frame);
+        return;
+      }
       case 'send-rejected':
         for (const s of sessions) {
           if (s.takePending(p.clientMsgId, p.roomId)) {
@@ -160,6 +304,7 @@ export class Hub {
         }
         return;
       case 'room': {
+        if (p.event !== 'left') this.roomSizes.set(p.room.id, p.room.memberCount);
         for (const s of sessions) {
           if (!s.ready)
             s.roomEventsDuringSetup.set(p.room.id, p.event === 'left' ? 'left' : 'joined');

@@ -8,7 +8,7 @@
  * Fan-out is best effort (Redis pub/sub): a gateway that misses a message is
  * repaired by the client's `sync`, because every message has a seq.
  */
-import type { ErrorCode, Message, Room } from '@parley/protocol';
+import type { ErrorCode, Message, Notification, Room } from '@parley/protocol';
 
 export type FanoutPayload =
   /** On `room:<id>`: a new message. The sender's sending socket turns it into its `ack`. */
@@ -19,8 +19,17 @@ export type FanoutPayload =
   | { kind: 'send-rejected'; roomId: string; clientMsgId: string; code: ErrorCode; message: string }
   /** On `room:<id>`: a member is typing (relayed by the gateway that holds their socket). */
   | { kind: 'typing'; roomId: string; userId: string }
-  /** On `room:<id>`: a member has read up to seq. */
+  /** On `room:<id>`: a member's read marker moved to seq (notify, after storing it). */
   | { kind: 'read'; roomId: string; userId: string; seq: number }
+  /**
+   * On `user:<id>`: this user's read marker of a room moved to seq (notify, after storing it);
+   * `unread` = the room's lastSeq then − seq. Every socket of the user gets an `unread` frame.
+   */
+  | { kind: 'read-marker'; roomId: string; seq: number; unread: number }
+  /** On `user:<id>`: the inbox changed: a new mention (with `notification`) or entries marked read. */
+  | { kind: 'notification'; unreadTotal: number; notification?: Notification }
+  /** On `room:<id>`: a member came online or went offline (a gateway; rooms up to the live-signal size). */
+  | { kind: 'presence'; userId: string; online: boolean }
   /** On `user:<id>`: this user's membership changed. `causationId` is the command's event id. */
   | { kind: 'room'; event: 'created' | 'joined' | 'left'; room: Room; causationId?: string }
   /**
@@ -32,6 +41,10 @@ export type FanoutPayload =
       kind: 'command-result';
       causationId: string;
       room?: Room;
+      /** A read command's outcome: the marker now and the unread count after it. */
+      read?: { roomId: string; seq: number; unread: number };
+      /** An inbox command's outcome. */
+      inbox?: { unreadTotal: number };
       code?: ErrorCode;
       message?: string;
     };

@@ -109,9 +109,10 @@ describe('rooms', () => {
     it('GET /internal/users/:userId/room-ids answers the rooms a user is in', async () => {
       const res = await get('/internal/users/u_carol/room-ids');
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ roomIds: ['r_dm'] });
+      expect(await res.json()).toEqual({ roomIds: ['r_dm'], memberCounts: { r_dm: 2 } });
       expect(await (await get('/internal/users/u_nobody/room-ids')).json()).toEqual({
         roomIds: [],
+        memberCounts: {},
       });
     });
   });

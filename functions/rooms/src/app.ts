@@ -5,7 +5,8 @@
  * - `GET /api/v1/rooms` (Bearer): the caller's rooms.
  * - `GET /api/v1/rooms/:roomId` (Bearer): a room and its member ids, for members only.
  * - `GET /internal/rooms/:roomId/member-ids`: the membership cache's loader (404: no such room).
- * - `GET /internal/users/:userId/room-ids`: the rooms a user is in (the gateway subscribes to them).
+ * - `GET /internal/users/:userId/room-ids`: the rooms a user is in (the gateway subscribes to them),
+ *   with their member counts (the gateway pushes read receipts and presence in small rooms only).
  *
  * `lastSeq` is 0 in every room here: the message service owns seqs and the
  * gateway overlays them.
@@ -59,7 +60,11 @@ export function createRoomsApp(deps: RoomsDeps): Hono {
   });
 
   app.get('/internal/users/:userId/room-ids', async (c) => {
-    return c.json({ roomIds: await store.roomIdsOf(idParam(c, 'userId')) });
+    const rooms = await store.roomsOf(idParam(c, 'userId'));
+    return c.json({
+      roomIds: rooms.map((r) => r.id),
+      memberCounts: Object.fromEntries(rooms.map((r) => [r.id, r.memberCount])),
+    });
   });
 
   return app;

@@ -33,6 +33,7 @@ beforeAll(async () => {
       isMember: async () => true,
       users: stub(users),
       rooms: stub(rooms),
+      notifications: stub(new Hono()),
       messages: stub(new Hono()),
       search: stub(new Hono()),
       log: createLogger('test', 'silent'),
