@@ -30,9 +30,9 @@ const message = (seq: number, senderId = 'u_a', roomId = 'r_1'): Message => ({
   clientMsgId: `c${seq}`,
 });
 
-function setup() {
+function setup(opts: { unreadCoalesceMs?: number } = {}) {
   const fanout = new MemoryFanout();
-  const hub = new Hub(fanout, createLogger('test', 'silent'));
+  const hub = new Hub(fanout, createLogger('test', 'silent'), opts);
   const connect = async (userId: string, rooms: string[], markers?: Record<string, number>) => {
     const socket = new FakeSocket();
     const s = new Session(`s_${userId}_${Math.random()}`, userId, 0, socket, limits);
@@ -104,6 +104,39 @@ describe('Hub: unread counts', () => {
     await fanout.publish(roomChannel('r_1'), { kind: 'message', message: message(10, 'u_b') });
     await tick();
     expect(a.of('unread').at(-1)).toEqual({ type: 'unread', roomId: 'r_1', count: 1 });
+  });
+});
+
+describe('Hub: unread frames in a large room', () => {
+  it('sends every message frame before any unread frame, then coalesces the unread frames of a burst', async () => {
+    const { hub, fanout, connect } = setup({ unreadCoalesceMs: 100 });
+    hub.setRoomSizes({ r_big: LIMITS.liveSignalsRoomMaxMembers + 1 });
+    const a = await connect('u_a', ['r_big'], { r_big: 0 });
+    const b = await connect('u_b', ['r_big'], { r_big: 0 });
+    await fanout.publish(roomChannel('r_big'), {
+      kind: 'message',
+      message: message(1, 'u_c', 'r_big'),
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    // The first unread pass goes at once, after the message frames…
+    expect(a.frames.map((f) => f.type)).toEqual(['message', 'unread']);
+    expect(a.of('unread')).toEqual([{ type: 'unread', roomId: 'r_big', count: 1 }]);
+    // …then a burst within the interval is one pass with the last count.
+    for (const seq of [2, 3, 4])
+      await fanout.publish(roomChannel('r_big'), {
+        kind: 'message',
+        message: message(seq, 'u_c', 'r_big'),
+      });
+    await tick();
+    expect(b.of('message')).toHaveLength(4);
+    expect(b.of('unread')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 150));
+    for (const s of [a, b])
+      expect(s.of('unread')).toEqual([
+        { type: 'unread', roomId: 'r_big', count: 1 },
+        { type: 'unread', roomId: 'r_big', count: 4 },
+      ]);
+    hub.stop();
   });
 });
 

@@ -32,6 +32,9 @@ const ackOf = (m: Message): ServerFrame => ({
   ts: m.ts,
 });
 
+/** In a room over LIMITS.liveSignalsRoomMaxMembers, unread frames are sent at most this often. */
+export const UNREAD_COALESCE_MS = 1_000;
+
 /** Is a room small enough for read receipts and presence (unknown sizes count as small)? */
 const isSmall = (size: number | undefined) =>
   size === undefined || size <= LIMITS.liveSignalsRoomMaxMembers;
@@ -46,12 +49,20 @@ export class Hub {
   /** Presence changes per room, waiting for the next flush (last one per user wins). */
   private readonly presence = new Map<string, Map<string, boolean>>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Per room: the last seq seen here, when its unread frames were last sent, a pending send. */
+  private readonly unread = new Map<
+    string,
+    { lastSeq: number; lastPass: number; timer?: NodeJS.Timeout }
+  >();
+  private readonly unreadCoalesceMs: number;
 
   constructor(
     private readonly fanout: Fanout,
     private readonly log: Logger,
-    private readonly opts: { presenceFlushMs?: number } = {},
-  ) {}
+    private readonly opts: { presenceFlushMs?: number; unreadCoalesceMs?: number } = {},
+  ) {
+    this.unreadCoalesceMs = opts.unreadCoalesceMs ?? UNREAD_COALESCE_MS;
+  }
 
   /** Starts the presence flush. */
   start(): void {
@@ -64,6 +75,7 @@ export class Hub {
 
   stop(): void {
     clearInterval(this.flushTimer);
+    for (const due of this.unread.values()) clearTimeout(due.timer);
   }
 
   /**
@@ -171,6 +183,8 @@ export class Hub {
       if (index === this.byRoom) {
         this.roomSizes.delete(key);
         this.presence.delete(key);
+        clearTimeout(this.unread.get(key)?.timer);
+        this.unread.delete(key);
       }
       await this.fanout.unsubscribe(channel, this.onPayload);
     }
@@ -204,32 +218,61 @@ export class Hub {
   };
 
   /**
-   * A new message to the room's sessions here: its `ack` to the socket that sent it, the
-   * `message` frame (serialized once) to the others, and to each member whose markers are known
-   * an `unread` frame — `seq − marker`, 0 for the sender (who has read what they wrote).
+   * A new message to the room's sessions here: its `ack` to the socket that sent it and the
+   * `message` frame (serialized once) to the others, all of them first; then the `unread` frames.
+   * In a small room those follow at once; in a larger one (over LIMITS.liveSignalsRoomMaxMembers)
+   * at most once per UNREAD_COALESCE_MS per room, each carrying the count at that moment: a
+   * 10,000-member room chatting at 10 msg/s costs one unread frame per member per second, not ten
+   * (perf/results/2026-11-29-large-room.md measured the frame as much as the message itself).
    */
   private dispatchMessage(m: Message, sessions: Session[]): void {
     let messageText: string | undefined;
-    const unreadText = new Map<number, string>();
     for (const s of sessions) {
-      if (s.userId === m.senderId && s.takePending(m.clientMsgId, m.roomId)) {
-        s.send(ackOf(m));
-      } else {
-        messageText ??= JSON.stringify({ type: 'message', message: m } satisfies ServerFrame);
-        s.sendText(messageText);
+      if (s.userId === m.senderId) {
+        // The sender has read what they wrote.
+        const mine = this.markers.get(s.userId);
+        if (mine && m.seq > (mine.get(m.roomId) ?? -1)) mine.set(m.roomId, m.seq);
+        if (s.takePending(m.clientMsgId, m.roomId)) {
+          s.send(ackOf(m));
+          continue;
+        }
       }
+      messageText ??= JSON.stringify({ type: 'message', message: m } satisfies ServerFrame);
+      s.sendText(messageText);
+    }
+    this.unreadDue(m.roomId, m.seq);
+  }
+
+  /** Schedules the room's unread frames for its last seq (now in a small room, else throttled). */
+  private unreadDue(roomId: string, seq: number): void {
+    const due = this.unread.get(roomId) ?? { lastSeq: 0, lastPass: Number.NEGATIVE_INFINITY };
+    due.lastSeq = Math.max(due.lastSeq, seq);
+    this.unread.set(roomId, due);
+    if (isSmall(this.roomSizes.get(roomId))) return this.unreadPass(roomId);
+    if (due.timer) return;
+    const wait = Math.max(0, due.lastPass + this.unreadCoalesceMs - Date.now());
+    due.timer = setTimeout(() => {
+      due.timer = undefined;
+      this.unreadPass(roomId);
+    }, wait);
+    due.timer.unref?.();
+  }
+
+  /** Sends every session of the room whose user's markers are known: lastSeq − marker (≥ 0). */
+  private unreadPass(roomId: string): void {
+    const due = this.unread.get(roomId);
+    const sessions = this.byRoom.get(roomId);
+    if (!due || !sessions) return;
+    due.lastPass = Date.now();
+    const texts = new Map<number, string>();
+    for (const s of sessions) {
       const mine = this.markers.get(s.userId);
       if (!mine) continue;
-      let count = 0;
-      if (s.userId === m.senderId) {
-        if (m.seq > (mine.get(m.roomId) ?? -1)) mine.set(m.roomId, m.seq);
-      } else {
-        count = Math.max(0, m.seq - (mine.get(m.roomId) ?? 0));
-      }
-      let text = unreadText.get(count);
+      const count = Math.max(0, due.lastSeq - (mine.get(roomId) ?? 0));
+      let text = texts.get(count);
       if (text === undefined) {
-        text = JSON.stringify({ type: 'unread', roomId: m.roomId, count } satisfies ServerFrame);
-        unreadText.set(count, text);
+        text = JSON.stringify({ type: 'unread', roomId, count } satisfies ServerFrame);
+        texts.set(count, text);
       }
       s.sendText(text);
     }
