@@ -8,6 +8,13 @@ const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hos
 const store = new ChatStore({ storage: localStorage, wsUrl });
 addEventListener('online', () => store.networkBack());
 addEventListener('offline', () => store.networkLost());
+// The open room counts as read only while the page is seen: visible and focused.
+const attention = () =>
+  store.setAttention(document.visibilityState === 'visible' && document.hasFocus());
+addEventListener('focus', attention);
+addEventListener('blur', attention);
+document.addEventListener('visibilitychange', attention);
+attention();
 store.init();
 
 const root = document.getElementById('app');

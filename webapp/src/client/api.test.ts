@@ -131,4 +131,36 @@ describe('ApiClient', () => {
     const { api } = client({ 'DELETE /rooms/r_1/members/me': () => ({ status: 204 }) });
     await expect(api.leave('r_1')).resolves.toBeUndefined();
   });
+
+  it('marks a room read with the seq in the body', async () => {
+    const { api, calls } = client({
+      'POST /rooms/r_1/read': (req) => ({
+        status: 200,
+        body: { roomId: 'r_1', seq: (req.body as { seq: number }).seq, unread: 2 },
+      }),
+    });
+    expect(await api.markRead('r_1', 7)).toEqual({ roomId: 'r_1', seq: 7, unread: 2 });
+    expect(calls[0]).toMatchObject({ method: 'POST', body: { seq: 7 }, auth: 'Bearer tok' });
+  });
+
+  it('pages the notification inbox by cursor and marks entries read', async () => {
+    const page = { notifications: [], unreadTotal: 3, nextCursor: '1700000000000.m_9' };
+    const { api, calls } = client({
+      'GET /notifications': () => ({ status: 200, body: page }),
+      'POST /notifications/read': () => ({ status: 200, body: { unreadTotal: 0 } }),
+    });
+    expect(await api.notifications({ limit: 20 })).toEqual(page);
+    await api.notifications({ limit: 20, cursor: '1700000000000.m_9' });
+    await api.notifications();
+    expect(await api.markNotificationsRead({ all: true })).toEqual({ unreadTotal: 0 });
+    await api.markNotificationsRead({ messageIds: ['m_1'] });
+    expect(calls.map((c) => c.path)).toEqual([
+      '/notifications?limit=20',
+      '/notifications?limit=20&cursor=1700000000000.m_9',
+      '/notifications',
+      '/notifications/read',
+      '/notifications/read',
+    ]);
+    expect(calls.slice(3).map((c) => c.body)).toEqual([{ all: true }, { messageIds: ['m_1'] }]);
+  });
 });

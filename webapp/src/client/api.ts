@@ -5,13 +5,33 @@
  */
 import type { ErrorCode } from '@parley/protocol/errors';
 import type { SearchHit, SearchResponse } from '@parley/protocol/http';
-import type { Message, Room, User } from '@parley/protocol/model';
+import type { Message, Notification, Room, User } from '@parley/protocol/model';
 
 /** `GET /rooms` adds these to each room. */
 export interface RoomSummary extends Room {
   unread: number;
   lastMessage?: Message;
 }
+
+/**
+ * A member as `GET /rooms/:id` lists them: `online` for every member, `readSeq` (how far they
+ * have read) only in rooms of up to LIMITS.liveSignalsRoomMaxMembers members.
+ */
+export interface Member extends User {
+  online?: boolean;
+  readSeq?: number;
+}
+
+/** `GET /notifications`: the inbox, newest first. */
+export interface NotificationsPage {
+  notifications: Notification[];
+  unreadTotal: number;
+  /** Present when there may be more: pass it back as `cursor`. */
+  nextCursor?: string;
+}
+
+/** `POST /notifications/read`: these entries (by message id), or all of them. */
+export type NotificationsReadBody = { messageIds: string[] } | { all: true };
 
 export interface AuthResult {
   user: User;
@@ -104,8 +124,25 @@ export class ApiClient {
     return (await this.call<{ rooms: RoomSummary[] }>('GET', '/rooms')).rooms;
   }
 
-  room(id: string): Promise<{ room: Room; members: User[] }> {
+  room(id: string): Promise<{ room: Room; members: Member[] }> {
     return this.call('GET', `/rooms/${encodeURIComponent(id)}`);
+  }
+
+  /** Marks the room read up to `seq` (for when no socket is open; the `read` frame does the same). */
+  markRead(roomId: string, seq: number): Promise<{ roomId: string; seq: number; unread: number }> {
+    return this.call('POST', `/rooms/${encodeURIComponent(roomId)}/read`, { seq });
+  }
+
+  notifications(q: { limit?: number; cursor?: string } = {}): Promise<NotificationsPage> {
+    const query = new URLSearchParams();
+    if (q.limit !== undefined) query.set('limit', String(q.limit));
+    if (q.cursor !== undefined) query.set('cursor', q.cursor);
+    const qs = query.size > 0 ? `?${query}` : '';
+    return this.call('GET', `/notifications${qs}`);
+  }
+
+  markNotificationsRead(body: NotificationsReadBody): Promise<{ unreadTotal: number }> {
+    return this.call('POST', '/notifications/read', body);
   }
 
   async createRoom(name: string, memberIds: string[] = []): Promise<Room> {

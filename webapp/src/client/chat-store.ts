@@ -7,8 +7,8 @@
 import type { ErrorCode } from '@parley/protocol/errors';
 import type { ServerFrame } from '@parley/protocol/frames';
 import { LIMITS } from '@parley/protocol/limits';
-import type { Message, Room, User } from '@parley/protocol/model';
-import { ApiClient, type RoomSummary } from './api';
+import type { Message, Notification, Room, User } from '@parley/protocol/model';
+import { ApiClient, type Member, type RoomSummary } from './api';
 import {
   Connection,
   type ConnectionStatus,
@@ -17,7 +17,8 @@ import {
   type Timers,
 } from './connection';
 import { errorText, sendErrorText } from './error-text';
-import { type RoomView, sortRooms, upsertRoom, withMessage } from './room-list';
+import { emptyInbox, type InboxState, markRead, mergeNotifications } from './inbox';
+import { type RoomView, sortRooms, upsertRoom, withMessage, withUnread } from './room-list';
 import {
   isExpired,
   SESSION_EXPIRED_MESSAGE,
@@ -47,6 +48,19 @@ export interface ChatState {
   historyError: Readonly<Record<string, string>>;
   /** The message a room was opened at (a search result), while that room is open. */
   jump: Jump | null;
+  /**
+   * The window is visible and focused (the UI reports it, `setAttention`): only then is the open
+   * room being read.
+   */
+  attention: boolean;
+  /** Who is typing, by room: user ids in the order they started; each for LIMITS.typingShowMs. */
+  typing: Readonly<Record<string, readonly string[]>>;
+  /** Online or not, by user id: members' lists (`GET /rooms/:id`) and `presence` frames. */
+  presence: Readonly<Record<string, boolean>>;
+  /** How far each member has read, by room, then user (rooms of up to 100 members, and DMs). */
+  readSeqs: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** My mentions inbox. */
+  inbox: InboxState;
 }
 
 /**
@@ -82,6 +96,14 @@ export interface ChatStoreOptions {
 }
 
 export const SEND_TIMEOUT_MS = 10_000;
+/** A `read` waits this long after what made it due, so a burst of messages costs one frame. */
+export const READ_DEBOUNCE_MS = 500;
+/**
+ * While the person types, a `typing` frame goes at most this often per room: the server relays
+ * one per LIMITS.typingThrottleMs and others show it for LIMITS.typingShowMs, so it stays on.
+ */
+export const TYPING_SEND_INTERVAL_MS = 3_000;
+const INBOX_PAGE = LIMITS.notificationsPageDefault;
 const HISTORY_PAGE = LIMITS.historyPageDefault;
 /** Opening a room at a message pages back at most this many pages of LIMITS.historyPageMax. */
 export const JUMP_MAX_PAGES = 10;
@@ -112,7 +134,17 @@ const signedOut = (authMessage: string | null): ChatState => ({
   loadingOlder: {},
   historyError: {},
   jump: null,
+  attention: true,
+  typing: {},
+  presence: {},
+  readSeqs: {},
+  inbox: emptyInbox,
 });
+
+/** The room being read: the open one, while the window is visible and focused. */
+export function readingRoomOf(s: ChatState): string | null {
+  return s.attention ? s.selectedRoomId : null;
+}
 
 export class ChatStore {
   readonly api: ApiClient;
@@ -131,6 +163,20 @@ export class ChatStore {
   /** Rooms learned by a frame or a command while the room list was being read. */
   private readonly addedSinceListed = new Set<string>();
   private readyCount = 0;
+  /**
+   * My read marker per room as far as this client knows (never above the server's: it errs
+   * towards a `read` too many, which changes nothing, rather than one too few).
+   */
+  private readonly marks = new Map<string, number>();
+  /** The `read` waiting for READ_DEBOUNCE_MS, and its timer. */
+  private pendingRead: { roomId: string; seq: number } | null = null;
+  private readTimer: unknown = null;
+  /** When a `typing` frame last went out, by room. */
+  private readonly typingSentAt = new Map<string, number>();
+  /** The timers that end the typing indicators shown, by `roomId userId`. */
+  private readonly typingTimers = new Map<string, unknown>();
+  /** Counts first-page loads of the inbox: the newest one wins. */
+  private inboxLoads = 0;
   private readonly now: () => number;
   private readonly timers: Timers;
 
@@ -213,19 +259,139 @@ export class ChatStore {
     // A room missing from the list was left, unless it arrived while the list was being read.
     let rooms = this.state.rooms.filter((r) => listed.has(r.id) || this.addedSinceListed.has(r.id));
     // Rooms without messages go last, as the server orders them.
-    for (const r of list) rooms = upsertRoom(rooms, r, me, this.state.members[r.id], 0);
+    for (const r of list) {
+      rooms = upsertRoom(rooms, r, me, this.state.members[r.id], 0);
+      this.raiseMark(r.id, r.lastSeq - r.unread);
+    }
     this.set({ rooms: merged(this.state.rooms, rooms), roomsLoaded: true, roomsError: null });
+    this.considerRead();
     void this.resolveNames();
   }
 
   /** Opens a room (null = none, the list on a narrow screen): its latest page and its members. */
   selectRoom(roomId: string | null): void {
+    // The room being left was seen: its `read` goes now rather than not at all.
+    if (this.pendingRead && this.pendingRead.roomId !== roomId) this.flushRead();
     const jump = this.state.jump;
     if (jump && jump.roomId !== roomId) this.set({ jump: null });
     if (this.state.selectedRoomId !== roomId) this.set({ selectedRoomId: roomId });
     if (!roomId) return;
     if (!this.state.timelines[roomId]?.loaded) void this.loadLatest(roomId);
     void this.loadMembers(roomId);
+    this.considerRead();
+  }
+
+  /**
+   * Whether the window is visible and focused (the UI reports it): only then is the open room
+   * being read. Losing it sends the `read` that was waiting (what was shown was seen).
+   */
+  setAttention(attention: boolean): void {
+    if (this.state.attention === attention) return;
+    if (!attention) this.flushRead();
+    this.set({ attention });
+    if (attention) this.considerRead();
+  }
+
+  /**
+   * The person typed in a room's composer, which now holds `text`: a `typing` frame, at most
+   * every TYPING_SEND_INTERVAL_MS per room, never for a blank composer.
+   */
+  typing(roomId: string, text: string): void {
+    if (!this.state.session || text.trim() === '') return;
+    const now = this.now();
+    const last = this.typingSentAt.get(roomId);
+    if (last !== undefined && now - last < TYPING_SEND_INTERVAL_MS) return;
+    if (this.connection?.send({ type: 'typing', roomId })) this.typingSentAt.set(roomId, now);
+  }
+
+  /**
+   * Reads the inbox's first page; the unread total (the badge) comes with it. Entries that
+   * arrived as frames while it was on its way are kept; older pages read before are dropped
+   * ("Load more" reads them again).
+   */
+  async loadInbox(): Promise<void> {
+    const me = this.state.session?.user.id;
+    if (!me) return;
+    const id = ++this.inboxLoads;
+    const held = new Set(this.state.inbox.items.map((n) => n.messageId));
+    this.setInbox({ loading: true });
+    try {
+      const page = await this.api.notifications({ limit: INBOX_PAGE });
+      if (this.state.session?.user.id !== me || id !== this.inboxLoads) return;
+      const arrived = this.state.inbox.items.filter((n) => !held.has(n.messageId));
+      this.setInbox({
+        items: mergeNotifications(arrived, page.notifications),
+        unreadTotal: page.unreadTotal,
+        nextCursor: page.nextCursor ?? null,
+        loaded: true,
+        loading: false,
+        loadingMore: false,
+        error: null,
+      });
+    } catch (err) {
+      if (this.state.session?.user.id !== me || id !== this.inboxLoads) return;
+      this.setInbox({ loading: false, error: errorText(err) });
+    }
+  }
+
+  /** The inbox's next (older) page: "Load more". */
+  async loadMoreInbox(): Promise<void> {
+    const me = this.state.session?.user.id;
+    const { nextCursor, loadingMore } = this.state.inbox;
+    if (!me || !nextCursor || loadingMore) return;
+    const id = this.inboxLoads;
+    this.setInbox({ loadingMore: true });
+    try {
+      const page = await this.api.notifications({ limit: INBOX_PAGE, cursor: nextCursor });
+      // A first-page load since then replaced the list and its cursor.
+      if (this.state.session?.user.id !== me || id !== this.inboxLoads) return;
+      this.setInbox({
+        items: mergeNotifications(this.state.inbox.items, page.notifications),
+        unreadTotal: page.unreadTotal,
+        nextCursor: page.nextCursor ?? null,
+        loadingMore: false,
+        error: null,
+      });
+    } catch (err) {
+      if (this.state.session?.user.id !== me || id !== this.inboxLoads) return;
+      this.setInbox({ loadingMore: false, error: errorText(err) });
+    }
+  }
+
+  /** "Mark all read": at once here; the server's answer has the count. */
+  async markAllMentionsRead(): Promise<void> {
+    const me = this.state.session?.user.id;
+    if (!me) return;
+    this.setInbox({ items: markRead(this.state.inbox.items, () => true).items, unreadTotal: 0 });
+    try {
+      const r = await this.api.markNotificationsRead({ all: true });
+      if (this.state.session?.user.id === me) this.setInbox({ unreadTotal: r.unreadTotal });
+    } catch (err) {
+      if (this.state.session?.user.id !== me) return;
+      // What the server holds is unknown now: read it again, then say what failed.
+      await this.loadInbox();
+      this.setInbox({ error: errorText(err) });
+    }
+  }
+
+  /** Opens the room at the message an inbox entry is about (as a search result), and marks it read. */
+  openMention(n: Notification): Promise<void> {
+    const me = this.state.session?.user.id;
+    if (!me) return Promise.resolve();
+    const opened = this.openMessage({ id: n.messageId, roomId: n.roomId, seq: n.seq });
+    const { items, marked } = markRead(this.state.inbox.items, (x) => x.messageId === n.messageId);
+    if (marked > 0 || !n.read) {
+      this.setInbox({ items, unreadTotal: Math.max(0, this.state.inbox.unreadTotal - marked) });
+      this.api.markNotificationsRead({ messageIds: [n.messageId] }).then(
+        (r) => {
+          if (this.state.session?.user.id === me) this.setInbox({ unreadTotal: r.unreadTotal });
+        },
+        () => {
+          if (this.state.session?.user.id === me) void this.loadInbox();
+        },
+      );
+    }
+    return opened;
   }
 
   /**
@@ -316,7 +482,12 @@ export class ChatStore {
 
   /** Looks up the members of these rooms that are not known yet (senders' names), a few rooms at a time. */
   async loadMembersOf(roomIds: readonly string[]): Promise<void> {
-    const todo = [...new Set(roomIds)].filter((id) => !this.state.members[id]);
+    await this.lookUpMembers([...new Set(roomIds)].filter((id) => !this.state.members[id]));
+  }
+
+  /** Reads the members of these rooms, a few rooms at a time. */
+  private async lookUpMembers(roomIds: readonly string[]): Promise<void> {
+    const todo = [...roomIds];
     const next = async () => {
       for (let id = todo.shift(); id; id = todo.shift()) await this.loadMembers(id);
     };
@@ -343,6 +514,8 @@ export class ChatStore {
     const t = this.state.timelines[roomId] ?? tl.emptyTimeline(roomId);
     this.setTimeline(roomId, tl.addPending(t, p));
     this.transmit(p);
+    // The message ends the others' "typing…": typing again says so at once.
+    this.typingSentAt.delete(roomId);
     return clientMsgId;
   }
 
@@ -394,7 +567,7 @@ export class ChatStore {
         this.onReady();
         return;
       case 'message':
-        this.onMessages(f.message.roomId, [f.message]);
+        this.onLiveMessage(f.message);
         return;
       case 'sync':
         this.syncing.delete(f.roomId);
@@ -408,6 +581,8 @@ export class ChatStore {
         this.commit(f.roomId, confirmed);
         const m = confirmed.timeline.messages.find((x) => x.id === f.id);
         if (m) this.touchRoom(m);
+        // The server moved my marker to my own message.
+        this.raiseMark(f.roomId, f.seq);
         return;
       }
       case 'room':
@@ -417,10 +592,108 @@ export class ChatStore {
       case 'error':
         this.onError(f.code, f.message, f.ref);
         return;
+      case 'unread':
+        this.onUnread(f.roomId, f.count);
+        return;
+      case 'read':
+        this.onReadBy(f.roomId, f.userId, f.seq);
+        return;
+      case 'typing':
+        this.onTyping(f.roomId, f.userId);
+        return;
+      case 'presence':
+        this.onPresence(f.users);
+        return;
+      case 'notification':
+        this.onNotification(f.unreadTotal, f.notification);
+        return;
       default:
-        // typing, read, unread, presence, pong: not shown yet.
         return;
     }
+  }
+
+  /**
+   * A live message: its sender stops typing; in a room not being read, the unread count goes up
+   * until the `unread` frame right behind it says the exact number.
+   */
+  private onLiveMessage(m: Message): void {
+    const roomId = m.roomId;
+    const before = this.roomById(roomId);
+    this.stopTyping(roomId, m.senderId);
+    this.onMessages(roomId, [m]);
+    if (!before) return;
+    if (m.senderId === this.state.session?.user.id) {
+      // Sent on another device: read there, so read here.
+      this.raiseMark(roomId, m.seq);
+      this.setUnread(roomId, 0);
+    } else if (m.seq > before.lastSeq && readingRoomOf(this.state) !== roomId) {
+      this.setUnread(roomId, (this.roomById(roomId)?.unread ?? 0) + 1);
+    }
+  }
+
+  /** The server's count of my unread messages in a room: it wins over any local guess. */
+  private onUnread(roomId: string, count: number): void {
+    const room = this.roomById(roomId);
+    if (!room) return;
+    this.raiseMark(roomId, room.lastSeq - count);
+    this.setUnread(roomId, count);
+    this.considerRead();
+  }
+
+  /** A member read up to `seq` (my own other sockets' reads too). */
+  private onReadBy(roomId: string, userId: string, seq: number): void {
+    if (userId === this.state.session?.user.id) this.raiseMark(roomId, seq);
+    const reads = this.state.readSeqs[roomId];
+    if ((reads?.[userId] ?? -1) >= seq) return;
+    this.set({ readSeqs: { ...this.state.readSeqs, [roomId]: { ...reads, [userId]: seq } } });
+  }
+
+  /** Someone types: shown for LIMITS.typingShowMs after their last frame, or until their message. */
+  private onTyping(roomId: string, userId: string): void {
+    if (userId === this.state.session?.user.id) return;
+    if (!this.state.rooms.some((r) => r.id === roomId)) return;
+    const key = `${roomId} ${userId}`;
+    const timer = this.typingTimers.get(key);
+    if (timer !== undefined) this.timers.clearTimeout(timer);
+    this.typingTimers.set(
+      key,
+      this.timers.setTimeout(() => this.stopTyping(roomId, userId), LIMITS.typingShowMs),
+    );
+    const now = this.state.typing[roomId] ?? [];
+    if (!now.includes(userId)) {
+      this.set({ typing: { ...this.state.typing, [roomId]: [...now, userId] } });
+    }
+  }
+
+  private stopTyping(roomId: string, userId: string): void {
+    const key = `${roomId} ${userId}`;
+    const timer = this.typingTimers.get(key);
+    if (timer === undefined) return;
+    this.timers.clearTimeout(timer);
+    this.typingTimers.delete(key);
+    const rest = (this.state.typing[roomId] ?? []).filter((id) => id !== userId);
+    const { [roomId]: _, ...others } = this.state.typing;
+    this.set({ typing: rest.length > 0 ? { ...others, [roomId]: rest } : others });
+  }
+
+  private onPresence(users: readonly { userId: string; online: boolean }[]): void {
+    const presence = { ...this.state.presence };
+    let changed = false;
+    for (const u of users) {
+      if (presence[u.userId] === u.online) continue;
+      presence[u.userId] = u.online;
+      changed = true;
+    }
+    if (changed) this.set({ presence });
+  }
+
+  /** My inbox changed: a new entry, or entries were read (on any device: only the count says which). */
+  private onNotification(unreadTotal: number, n: Notification | undefined): void {
+    const inbox = this.state.inbox;
+    let items = inbox.items;
+    if (n) items = mergeNotifications(items, [n]);
+    else if (unreadTotal === 0) items = markRead(items, () => true).items;
+    this.setInbox({ items, unreadTotal });
   }
 
   private onReady(): void {
@@ -430,8 +703,14 @@ export class ChatStore {
     for (const t of Object.values(this.state.timelines)) {
       for (const p of t.pending) if (p.status === 'pending') this.connection?.send(sendFrame(p));
     }
-    // After a drop the room list may have changed (joined or left on another device).
-    if (this.readyCount > 1) void this.loadRooms();
+    if (this.readyCount > 1) {
+      // After a drop the room list may have changed (joined or left on another device), and
+      // unread counts, mentions and presence changed unseen: read them again.
+      void this.loadRooms();
+      void this.loadInbox();
+      this.refreshPresence();
+    }
+    this.considerRead();
   }
 
   private onMessages(roomId: string, ms: readonly Message[], more = false): void {
@@ -439,6 +718,8 @@ export class ChatStore {
     if (t) this.commit(roomId, tl.applyMessages(t, ms));
     const last = ms.at(-1);
     if (last) this.touchRoom(last);
+    // Now that the room's last seq has them too.
+    if (roomId === this.state.selectedRoomId) this.considerRead();
     if (more) this.requestSync(roomId);
     // A sender we do not know: the members changed since we looked.
     const users = this.state.users;
@@ -469,6 +750,8 @@ export class ChatStore {
       ...signedOut(null),
       session: s,
       users: { [s.user.id]: s.user },
+      // The window's, not the session's.
+      attention: this.state.attention,
     });
     this.connection = new Connection({
       url: this.opts.wsUrl,
@@ -484,6 +767,7 @@ export class ChatStore {
     });
     this.connection.start();
     void this.loadRooms();
+    void this.loadInbox();
   }
 
   private end(authMessage: string | null, notify = true): void {
@@ -496,8 +780,16 @@ export class ChatStore {
     this.latestLoads.clear();
     this.olderLoads.clear();
     this.readyCount = 0;
+    this.marks.clear();
+    this.pendingRead = null;
+    if (this.readTimer !== null) this.timers.clearTimeout(this.readTimer);
+    this.readTimer = null;
+    this.typingSentAt.clear();
+    for (const id of this.typingTimers.values()) this.timers.clearTimeout(id);
+    this.typingTimers.clear();
+    this.inboxLoads++;
     this.sessions.clear();
-    if (notify) this.set(signedOut(authMessage));
+    if (notify) this.set({ ...signedOut(authMessage), attention: this.state.attention });
   }
 
   /** The token while it is still valid; an expired one ends the session instead of being tried. */
@@ -577,17 +869,30 @@ export class ChatStore {
     return load;
   }
 
+  /**
+   * The members of a room (`GET /rooms/:id`), with who is online and, in rooms of up to 100
+   * members, how far each has read (the "Seen" of a DM).
+   */
   private loadMembers(roomId: string): Promise<readonly User[] | null> {
     const cached = this.memberLoads.get(roomId);
     if (cached) return cached;
     const load = this.api.room(roomId).then(
       ({ room, members }) => {
-        if (!this.state.session) return null;
-        const users = { ...this.state.users };
-        for (const u of members) users[u.id] = u;
-        this.set({ members: { ...this.state.members, [roomId]: members }, users });
+        const me = this.state.session?.user.id;
+        if (!me) return null;
+        const { users, presence, reads, plain } = splitMembers(members, this.state);
+        const readSeqs = { ...this.state.readSeqs };
+        if (Object.keys(reads).length > 0) readSeqs[roomId] = maxReads(readSeqs[roomId], reads);
+        const myRead = reads[me];
+        if (myRead !== undefined) this.raiseMark(roomId, myRead);
+        this.set({
+          members: { ...this.state.members, [roomId]: plain },
+          users,
+          presence,
+          readSeqs,
+        });
         if (this.state.rooms.some((r) => r.id === roomId)) this.addRoom(room);
-        return members;
+        return plain;
       },
       (err: unknown) => {
         this.memberLoads.delete(roomId);
@@ -628,12 +933,16 @@ export class ChatStore {
     if (!this.state.rooms.some((r) => r.id === roomId) && !this.state.timelines[roomId]) return;
     const { [roomId]: _t, ...timelines } = this.state.timelines;
     const { [roomId]: _m, ...members } = this.state.members;
+    const { [roomId]: _r, ...readSeqs } = this.state.readSeqs;
     this.memberLoads.delete(roomId);
     for (const p of this.state.timelines[roomId]?.pending ?? []) this.clearSendTimer(p.clientMsgId);
+    for (const userId of this.state.typing[roomId] ?? []) this.stopTyping(roomId, userId);
+    if (this.pendingRead?.roomId === roomId) this.pendingRead = null;
     this.set({
       rooms: this.state.rooms.filter((r) => r.id !== roomId),
       timelines,
       members,
+      readSeqs,
       selectedRoomId: this.state.selectedRoomId === roomId ? null : this.state.selectedRoomId,
       jump: this.state.jump?.roomId === roomId ? null : this.state.jump,
     });
@@ -666,6 +975,96 @@ export class ChatStore {
     } else {
       this.set({ timelines });
     }
+    if (roomId === this.state.selectedRoomId) this.considerRead();
+  }
+
+  // ---- unread counts and reading ----
+
+  private roomById(roomId: string): RoomView | undefined {
+    return this.state.rooms.find((r) => r.id === roomId);
+  }
+
+  private raiseMark(roomId: string, seq: number): void {
+    if (seq > (this.marks.get(roomId) ?? 0)) this.marks.set(roomId, seq);
+  }
+
+  private setUnread(roomId: string, count: number): void {
+    const rooms = withUnread(this.state.rooms, roomId, count);
+    if (rooms !== this.state.rooms) this.set({ rooms });
+  }
+
+  /**
+   * The room being read shows messages past my marker: a `read` up to the newest one shown
+   * (never past the room's last seq known), READ_DEBOUNCE_MS from now.
+   */
+  private considerRead(): void {
+    const roomId = readingRoomOf(this.state);
+    if (!roomId || !this.connection) return;
+    const t = this.state.timelines[roomId];
+    const room = this.roomById(roomId);
+    if (!t?.loaded || !room) return;
+    const seq = Math.min(tl.lastSeq(t), room.lastSeq);
+    if (seq <= (this.marks.get(roomId) ?? 0)) return;
+    if (this.pendingRead && this.pendingRead.roomId !== roomId) this.flushRead();
+    this.pendingRead = { roomId, seq };
+    if (this.readTimer === null) {
+      this.readTimer = this.timers.setTimeout(() => {
+        this.readTimer = null;
+        this.flushRead();
+      }, READ_DEBOUNCE_MS);
+    }
+  }
+
+  /**
+   * Sends the waiting `read`: as a frame, or over HTTP when no socket is open. The room's count
+   * and its mentions are read here at once; the server's `unread` and `notification` frames
+   * confirm them.
+   */
+  private flushRead(): void {
+    if (this.readTimer !== null) this.timers.clearTimeout(this.readTimer);
+    this.readTimer = null;
+    const p = this.pendingRead;
+    this.pendingRead = null;
+    const room = p && this.roomById(p.roomId);
+    if (!p || !room || p.seq <= (this.marks.get(p.roomId) ?? 0)) return;
+    const { roomId, seq } = p;
+    const before = this.marks.get(roomId);
+    this.marks.set(roomId, seq);
+    this.setUnread(roomId, room.lastSeq - seq);
+    const { items, marked } = markRead(
+      this.state.inbox.items,
+      (n) => n.roomId === roomId && n.seq <= seq,
+    );
+    if (marked > 0) {
+      this.setInbox({ items, unreadTotal: Math.max(0, this.state.inbox.unreadTotal - marked) });
+    }
+    if (this.connection?.send({ type: 'read', roomId, seq })) return;
+    const me = this.state.session?.user.id;
+    this.api.markRead(roomId, seq).then(
+      (r) => {
+        if (this.state.session?.user.id === me) this.setUnread(roomId, r.unread);
+      },
+      () => {
+        // Not read after all: the next chance tries again.
+        if (this.marks.get(roomId) !== seq) return;
+        if (before === undefined) this.marks.delete(roomId);
+        else this.marks.set(roomId, before);
+      },
+    );
+  }
+
+  /** Presence changed unseen while the socket was down: the open room's and the DMs' members again. */
+  private refreshPresence(): void {
+    const selected = this.state.selectedRoomId;
+    const ids = this.state.rooms
+      .filter((r) => r.kind === 'dm' || r.id === selected)
+      .map((r) => r.id);
+    for (const id of ids) this.memberLoads.delete(id);
+    void this.lookUpMembers(ids);
+  }
+
+  private setInbox(patch: Partial<InboxState>): void {
+    this.set({ inbox: { ...this.state.inbox, ...patch } });
   }
 
   private setJumpStatus(id: number, status: JumpStatus): void {
@@ -685,6 +1084,35 @@ export class ChatStore {
 
 const sendFrame = (p: tl.PendingMessage) =>
   ({ type: 'send', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body }) as const;
+
+/**
+ * Members as `GET /rooms/:id` lists them, split: plain users (names), who is online, how far each
+ * has read.
+ */
+function splitMembers(members: readonly Member[], s: ChatState) {
+  const users = { ...s.users };
+  const presence = { ...s.presence };
+  const reads: Record<string, number> = {};
+  const plain: User[] = [];
+  for (const m of members) {
+    const u: User = { id: m.id, username: m.username, displayName: m.displayName };
+    plain.push(u);
+    users[u.id] = u;
+    if (m.online !== undefined) presence[u.id] = m.online;
+    if (m.readSeq !== undefined) reads[u.id] = m.readSeq;
+  }
+  return { users, presence, reads, plain };
+}
+
+/** Read seqs only grow: a member list read before a `read` frame must not lower it. */
+function maxReads(
+  have: Readonly<Record<string, number>> | undefined,
+  next: Record<string, number>,
+): Record<string, number> {
+  const out = { ...have };
+  for (const [id, seq] of Object.entries(next)) out[id] = Math.max(out[id] ?? 0, seq);
+  return out;
+}
 
 /** The new list, keeping the old objects where nothing changed (the UI re-renders less). */
 function merged(old: readonly RoomView[], next: RoomView[]): RoomView[] {

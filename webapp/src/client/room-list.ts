@@ -11,6 +11,8 @@ export interface RoomView extends Room {
   lastMessage?: Message;
   /** Newest first by this: the last message's time, or when this client learned of the room. */
   activityTs: number;
+  /** My unread messages here: the server's count (`GET /rooms`, `unread` frames), or a local guess. */
+  unread: number;
 }
 
 /**
@@ -39,10 +41,14 @@ export function sortRooms(rooms: readonly RoomView[]): RoomView[] {
   return [...rooms].sort((a, b) => b.activityTs - a.activityTs || a.id.localeCompare(b.id));
 }
 
-/** A room learned from the API or a `room` frame, merged with what we had. */
+/**
+ * A room learned from the API or a `room` frame, merged with what we had. An `unread` count is
+ * taken when it is at least as recent as what we know (its lastSeq is not behind ours): a room
+ * list read while messages arrived must not undo what their `unread` frames said.
+ */
 export function upsertRoom(
   rooms: readonly RoomView[],
-  room: Room & { lastMessage?: Message },
+  room: Room & { lastMessage?: Message; unread?: number },
   me: User,
   members: readonly User[] | undefined,
   learnedAt: number,
@@ -57,6 +63,10 @@ export function upsertRoom(
     lastSeq: Math.max(room.lastSeq, have?.lastSeq ?? 0, lastMessage?.seq ?? 0),
     displayName: displayNameOf(room, me, members),
     activityTs: lastMessage?.ts ?? have?.activityTs ?? learnedAt,
+    unread:
+      room.unread !== undefined && (!have || room.lastSeq >= have.lastSeq)
+        ? room.unread
+        : (have?.unread ?? 0),
   };
   if (lastMessage) view.lastMessage = lastMessage;
   return sortRooms([...rooms.filter((r) => r.id !== room.id), view]);
@@ -75,6 +85,14 @@ export function withMessage(rooms: readonly RoomView[], m: Message): RoomView[] 
   };
   if (lastMessage) view.lastMessage = lastMessage;
   return sortRooms(rooms.map((r) => (r.id === m.roomId ? view : r)));
+}
+
+/** The room with this unread count; the same list when nothing changes or the room is unknown. */
+export function withUnread(rooms: readonly RoomView[], roomId: string, unread: number): RoomView[] {
+  const count = Math.max(0, unread);
+  const have = rooms.find((r) => r.id === roomId);
+  if (!have || have.unread === count) return rooms as RoomView[];
+  return rooms.map((r) => (r.id === roomId ? { ...r, unread: count } : r));
 }
 
 function newer(a: Message | undefined, b: Message | undefined): Message | undefined {

@@ -3,20 +3,43 @@ import { errorText } from '../client/error-text';
 import { Composer } from './Composer';
 import { useChat } from './context';
 import { Icon } from './Icon';
+import { MemberList } from './MemberList';
 import { MessageList } from './MessageList';
+import { PresenceDot } from './PresenceDot';
+import { TypingLine } from './TypingLine';
 
-/** One open room: its header and actions, its messages, the composer. */
+/**
+ * One open room: its header (a DM says whether the other person is online; a group lists its
+ * members with theirs) and actions, its messages, who is typing, the composer.
+ */
 export function ChatView(props: { roomId: string; onInvite: () => void }) {
   const { store, state } = useChat();
   const room = createMemo(() => state().rooms.find((r) => r.id === props.roomId));
   const [error, setError] = createSignal<string | null>(null);
   const [leaving, setLeaving] = createSignal(false);
+  const [showMembers, setShowMembers] = createSignal(false);
   const name = () => room()?.displayName ?? '';
+  const members = () => state().members[props.roomId] ?? [];
+  const other = createMemo(() => {
+    if (room()?.kind !== 'dm') return undefined;
+    const me = state().session?.user.id;
+    return members().find((m) => m.id !== me);
+  });
+  const otherOnline = () => {
+    const o = other();
+    return o ? state().presence[o.id] : undefined;
+  };
   const subtitle = () => {
     const r = room();
     if (!r) return '';
-    if (r.kind === 'dm') return 'Direct message';
-    return r.memberCount === 1 ? 'Only you' : `${r.memberCount} members`;
+    if (r.kind === 'dm') {
+      const online = otherOnline();
+      return online === undefined ? 'Direct message' : online ? 'Online' : 'Offline';
+    }
+    if (r.memberCount === 1) return 'Only you';
+    const presence = state().presence;
+    const online = members().filter((m) => presence[m.id] === true).length;
+    return `${r.memberCount} members${online > 0 ? `, ${online} online` : ''}`;
   };
 
   const leave = async () => {
@@ -45,10 +68,25 @@ export function ChatView(props: { roomId: string; onInvite: () => void }) {
           <h2 id="chat-title" class="chat-title">
             {name()}
           </h2>
-          <p class="chat-subtitle">{subtitle()}</p>
+          <p class="chat-subtitle">
+            <Show when={other() && otherOnline() !== undefined}>
+              <PresenceDot userId={other()?.id ?? ''} online={otherOnline() === true} />
+            </Show>
+            {subtitle()}
+          </p>
         </div>
         <Show when={room()?.kind === 'group'}>
           <div class="chat-actions">
+            <button
+              class="btn btn-sm btn-ghost"
+              type="button"
+              aria-expanded={showMembers()}
+              aria-controls="member-list"
+              onClick={() => setShowMembers(!showMembers())}
+            >
+              <Icon name="members" size={16} />
+              <span class="label">Members</span>
+            </button>
             <button class="btn btn-sm btn-soft" type="button" onClick={() => props.onInvite()}>
               <Icon name="invite" size={16} />
               <span class="label">Invite</span>
@@ -70,7 +108,11 @@ export function ChatView(props: { roomId: string; onInvite: () => void }) {
           {error()}
         </p>
       </Show>
+      <Show when={showMembers() && room()?.kind === 'group'}>
+        <MemberList roomId={props.roomId} id="member-list" />
+      </Show>
       <MessageList roomId={props.roomId} roomName={name()} />
+      <TypingLine roomId={props.roomId} />
       <Composer roomId={props.roomId} roomName={name()} />
     </main>
   );

@@ -66,7 +66,11 @@ export function Composer(props: { roomId: string; roomName: string }) {
           placeholder={`Message ${props.roomName}`}
           rows={1}
           value={text()}
-          onInput={(e) => update(e.currentTarget.value)}
+          onInput={(e) => {
+            update(e.currentTarget.value);
+            // The person typed (not a send clearing the field): others see "typing…".
+            store.typing(props.roomId, e.currentTarget.value);
+          }}
           onKeyDown={onKeyDown}
           onCompositionStart={() => {
             composing = true;

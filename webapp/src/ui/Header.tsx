@@ -2,9 +2,13 @@ import { Avatar } from './Avatar';
 import { ConnectionStatus } from './ConnectionStatus';
 import { useChat } from './context';
 import { Logo } from './Logo';
+import { Mentions } from './Mentions';
 import { SearchBox } from './SearchBox';
 
-/** The signed-in banner: brand, message search, connection state, who is signed in, log out. */
+/**
+ * The signed-in banner: brand, message search, connection state, mentions, who is signed in,
+ * log out.
+ */
 export function Header() {
   const { store, state } = useChat();
   const user = () => state().session?.user;
@@ -16,6 +20,7 @@ export function Header() {
       </div>
       <SearchBox />
       <ConnectionStatus />
+      <Mentions />
       <div class="me">
         <Avatar id={user()?.id ?? ''} name={user()?.displayName ?? ''} size="sm" />
         <span class="me-name">{user()?.displayName}</span>

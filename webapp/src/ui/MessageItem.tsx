@@ -17,6 +17,12 @@ export function MessageItem(props: {
   showSender: boolean;
   /** The message the room was opened at (a search result). */
   jumped?: boolean;
+  /** Names of the room's members: their `@mentions` are marked. */
+  isMember?: (username: string) => boolean;
+  /** The message mentions the person: its row is marked. */
+  mentionsMe?: boolean;
+  /** My message the other member of a DM has read up to ("Seen"). */
+  seen?: boolean;
   onRetry: () => void;
 }) {
   const { state } = useChat();
@@ -39,13 +45,19 @@ export function MessageItem(props: {
       </Show>
       <div
         class="msg"
-        classList={{ own: props.own, first: first(), jumped: props.jumped === true }}
+        classList={{
+          own: props.own,
+          first: first(),
+          jumped: props.jumped === true,
+          'mentions-me': props.mentionsMe === true,
+        }}
         data-testid="message"
         data-seq={seq()}
         data-client-msg-id={props.entry.clientMsgId}
         data-status={status()}
         data-own={props.own ? 'true' : undefined}
         data-jumped={props.jumped ? 'true' : undefined}
+        data-mentions-me={props.mentionsMe ? 'true' : undefined}
       >
         <Show when={!props.own && props.showSender}>
           <div class="msg-avatar">
@@ -71,12 +83,17 @@ export function MessageItem(props: {
           </Show>
           <div class="bubble" title={first() ? undefined : formatTime(props.entry.ts)}>
             <Show when={!deleted()} fallback={<em class="muted">This message was deleted.</em>}>
-              <MessageText text={props.entry.body} />
+              <MessageText text={props.entry.body} isMember={props.isMember} />
               <Show when={edited()}>
                 <span class="edited"> (edited)</span>
               </Show>
             </Show>
           </div>
+          <Show when={props.seen}>
+            <span class="msg-state msg-seen" data-testid="seen">
+              Seen
+            </span>
+          </Show>
           <Show when={status() === 'pending'}>
             <span class="msg-state">Sending…</span>
           </Show>

@@ -9,6 +9,8 @@ import {
   Show,
 } from 'solid-js';
 import type { JumpStatus } from '../client/chat-store';
+import { seenMessageId } from '../client/indicators';
+import { mentions } from '../client/mentions';
 import * as tl from '../client/timeline';
 import { useChat } from './context';
 import { EmptyState } from './EmptyState';
@@ -44,6 +46,24 @@ export function MessageList(props: { roomId: string; roomName: string }) {
   });
   const me = () => state().session?.user.id;
   const isDm = () => state().rooms.find((r) => r.id === props.roomId)?.kind === 'dm';
+  const members = createMemo(() => state().members[props.roomId]);
+  const memberNames = createMemo(() => new Set((members() ?? []).map((u) => u.username)));
+  const isMember = (username: string) => memberNames().has(username);
+  const myName = () => state().session?.user.username;
+  const mentionsMe = (e: tl.TimelineEntry) => {
+    const name = myName();
+    return name !== undefined && e.senderId !== me() && mentions(e.body, name);
+  };
+  // A DM: my last message the other member has read up to says "Seen".
+  const seenId = createMemo(() => {
+    const t = timeline();
+    const self = me();
+    if (!t || !self || !isDm()) return null;
+    const other = members()?.find((u) => u.id !== self);
+    return other
+      ? seenMessageId(t.messages, self, state().readSeqs[props.roomId]?.[other.id])
+      : null;
+  });
   const loadingOlder = () => state().loadingOlder[props.roomId] === true;
   const hasOlder = () => {
     const t = timeline();
@@ -179,6 +199,9 @@ export function MessageList(props: { roomId: string; roomName: string }) {
               own={entry.senderId === me()}
               showSender={!isDm()}
               jumped={!tl.isPending(entry) && entry.id === jumpedId()}
+              isMember={isMember}
+              mentionsMe={mentionsMe(entry)}
+              seen={!tl.isPending(entry) && entry.id === seenId()}
               onRetry={() => store.retry(props.roomId, entry.clientMsgId)}
             />
           )}

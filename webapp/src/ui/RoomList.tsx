@@ -1,4 +1,6 @@
 import { createMemo, For, Show } from 'solid-js';
+import { readingRoomOf } from '../client/chat-store';
+import { shownUnread } from '../client/indicators';
 import type { DialogName } from './ChatShell';
 import { useChat } from './context';
 import { EmptyState } from './EmptyState';
@@ -10,6 +12,7 @@ export function RoomList(props: { onNew: (d: DialogName) => void }) {
   const { store, state } = useChat();
   const rooms = createMemo(() => state().rooms);
   const selected = createMemo(() => state().selectedRoomId);
+  const reading = createMemo(() => readingRoomOf(state()));
 
   return (
     <nav class="rooms" aria-label="Rooms">
@@ -55,6 +58,7 @@ export function RoomList(props: { onNew: (d: DialogName) => void }) {
                 <RoomListItem
                   room={room}
                   selected={room.id === selected()}
+                  unread={shownUnread(room, reading())}
                   onSelect={() => store.selectRoom(room.id)}
                 />
               </li>

@@ -3,20 +3,34 @@ import type { RoomView } from '../client/room-list';
 import { Avatar } from './Avatar';
 import { useChat } from './context';
 import { formatFull, formatListTime, preview } from './format';
+import { PresenceDot } from './PresenceDot';
+import { UnreadBadge } from './UnreadBadge';
 
 /**
  * One room: its name first (the button's accessible name starts with it),
- * then the last message and its time. The right column has room for an
- * unread badge.
+ * then the last message and its time, and the unread badge (the row is bold
+ * while there are unread messages). A DM shows whether the other person is
+ * online.
  */
-export function RoomListItem(props: { room: RoomView; selected: boolean; onSelect: () => void }) {
+export function RoomListItem(props: {
+  room: RoomView;
+  selected: boolean;
+  /** The unread count to show (none for the room being read). */
+  unread: number;
+  onSelect: () => void;
+}) {
   const { state } = useChat();
   const last = () => props.room.lastMessage;
-  // A DM wears the other person's colour, the same as their avatar next to their messages.
-  const avatarId = () => {
-    if (props.room.kind !== 'dm') return props.room.id;
+  const other = () => {
+    if (props.room.kind !== 'dm') return undefined;
     const me = state().session?.user.id;
-    return state().members[props.room.id]?.find((m) => m.id !== me)?.id ?? props.room.id;
+    return state().members[props.room.id]?.find((m) => m.id !== me)?.id;
+  };
+  // A DM wears the other person's colour, the same as their avatar next to their messages.
+  const avatarId = () => other() ?? props.room.id;
+  const online = () => {
+    const id = other();
+    return id === undefined ? undefined : state().presence[id];
   };
   const who = () => {
     const m = last();
@@ -29,12 +43,23 @@ export function RoomListItem(props: { room: RoomView; selected: boolean; onSelec
   return (
     <button
       class="room-item"
+      classList={{ unread: props.unread > 0 }}
       type="button"
       aria-current={props.selected ? 'true' : undefined}
       onClick={() => props.onSelect()}
     >
-      <Avatar id={avatarId()} name={props.room.displayName} />
-      <span class="room-name">{props.room.displayName}</span>
+      <span class="room-avatar">
+        <Avatar id={avatarId()} name={props.room.displayName} />
+        <Show when={other() !== undefined && online() !== undefined}>
+          <PresenceDot userId={other() ?? ''} online={online() === true} />
+        </Show>
+      </span>
+      <span class="room-name">
+        {props.room.displayName}
+        <Show when={online()}>
+          <span class="visually-hidden">, online</span>
+        </Show>
+      </span>
       <span class="room-preview">
         <Show
           when={last()}
@@ -55,6 +80,9 @@ export function RoomListItem(props: { room: RoomView; selected: boolean; onSelec
             {formatListTime(m().ts)}
           </time>
         )}
+      </Show>
+      <Show when={props.unread > 0}>
+        <UnreadBadge count={props.unread} testId={`room-unread-${props.room.id}`} />
       </Show>
     </button>
   );
