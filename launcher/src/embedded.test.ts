@@ -3,6 +3,7 @@
  * passes, with the memory bus and in-memory stores behind the same gateway.
  */
 
+import { describeNotificationsSuite } from '@parley/tests/integration/notifications.suite';
 import { describeProtocolSuite } from '@parley/tests/integration/protocol.suite';
 import { afterAll, beforeAll } from 'vitest';
 import { type Embedded, startEmbedded } from './embedded';
@@ -21,6 +22,11 @@ afterAll(async () => {
 });
 
 describeProtocolSuite('embedded', () => {
+  if (!embedded) throw new Error('embedded mode did not start');
+  return embedded.gateway.url;
+});
+
+describeNotificationsSuite('embedded', () => {
   if (!embedded) throw new Error('embedded mode did not start');
   return embedded.gateway.url;
 });

@@ -26,6 +26,8 @@ export interface MultiGatewayTarget {
   killGateway(index: number): Promise<void>;
   /** Starts gateway `index` again; resolves when it is ready. */
   startGateway(index: number): Promise<void>;
+  /** The gateways' PRESENCE_TTL_MS: a killed gateway's users go offline within TTL + TTL/6 + 1 s. */
+  presenceTtlMs: number;
 }
 
 /** What a socket has seen of one room's messages, in arrival order: its own (acks) and others'. */
@@ -56,6 +58,13 @@ const isMessageOf = (clientMsgId: string) => (f: ServerFrame) =>
   f.type === 'message' && f.message.clientMsgId === clientMsgId;
 const isRoomEvent = (event: RoomFrame['event'], roomId: string) => (f: ServerFrame) =>
   f.type === 'room' && f.event === event && f.room.id === roomId;
+const isPresenceOf = (userId: string, online: boolean) => (f: ServerFrame) =>
+  f.type === 'presence' && f.users.some((u) => u.userId === userId && u.online === online);
+/** Every presence change of `userId` a socket was told, in order. */
+const presenceOf = (ws: WsClient, userId: string) =>
+  ws.frames.flatMap((f) =>
+    f.type === 'presence' ? f.users.filter((u) => u.userId === userId).map((u) => u.online) : [],
+  );
 
 export function describeMultiGatewaySuite(name: string, target: () => MultiGatewayTarget): void {
   describe(`protocol v1 across gateways — ${name}`, () => {
@@ -364,5 +373,86 @@ export function describeMultiGatewaySuite(name: string, target: () => MultiGatew
       await wa3.next(isMessageOf('b-welcome-back'));
       expectUndisturbed(wb, wc, wa2, wa3);
     }, 120_000);
+
+    it('presence: the users of a killed gateway (kill -9) go offline for the others within PRESENCE_TTL_MS + TTL/6 + the 1 s flush, and not before the TTL can have run out', async () => {
+      const t = target();
+      // A failed case above may have left gateway 1 down.
+      if (killed) {
+        await t.startGateway(0);
+        killed = false;
+      }
+      const ttl = t.presenceTtlMs;
+      const [ann, ben] = await Promise.all([gw2.signup('ann'), gw1.signup('ben')]);
+      const room = await createRoom(gw2, ann, 'vanishing', [ben]);
+      const wa = await connect(gw2, ann);
+      const wb = await connect(gw1, ben);
+      await wa.next(isPresenceOf(ben.user.id, true), 5_000);
+      const members = async () => {
+        const r = await gw2.call<{ members: { id: string; online?: boolean }[] }>(
+          'GET',
+          `/api/v1/rooms/${room.id}`,
+          { token: ann.token },
+        );
+        return r.members.find((m) => m.id === ben.user.id)?.online;
+      };
+      expect(await members()).toBe(true);
+
+      // Gateway 1 cannot say goodbye: only its missing beats can take Ben offline. Its last beat
+      // was at most TTL/3 before the kill, so the sweep can call it dead no sooner than
+      // TTL − TTL/3 after it, and no later than TTL + TTL/6 (then the 1 s flush).
+      const killedAt = Date.now();
+      await t.killGateway(0);
+      killed = true;
+      await wa.next(isPresenceOf(ben.user.id, false), 10_000);
+      const elapsed = Date.now() - killedAt;
+      expect(elapsed).toBeGreaterThanOrEqual(ttl - ttl / 3 - 200);
+      // 1 s of slack over the bound for timers, Redis round trips and the kill itself.
+      expect(elapsed).toBeLessThanOrEqual(ttl + ttl / 6 + 1_000 + 1_000);
+      expect(presenceOf(wa, ben.user.id)).toEqual([true, false]);
+      expect(await members()).toBe(false);
+      expect((await wb.waitClosed()).code).toBe(1006);
+      expectUndisturbed(wa);
+
+      await t.startGateway(0);
+      killed = false;
+    }, 60_000);
+
+    it('presence: two tabs on two gateways keep a user online until both close', async () => {
+      const t = target();
+      if (killed) {
+        await t.startGateway(0);
+        killed = false;
+      }
+      const [ann, ben] = await Promise.all([gw2.signup('ann'), gw1.signup('ben')]);
+      const room = await createRoom(gw2, ann, 'two-tabs', [ben]);
+      const wa = await connect(gw2, ann);
+      const wb1 = await connect(gw1, ben);
+      await wa.next(isPresenceOf(ben.user.id, true), 5_000);
+      const wb2 = await connect(gw2, ben);
+      const online = async () => {
+        const r = await gw1.call<{ members: { id: string; online?: boolean }[] }>(
+          'GET',
+          `/api/v1/rooms/${room.id}`,
+          { token: ann.token },
+        );
+        return r.members.find((m) => m.id === ben.user.id)?.online;
+      };
+
+      // The tab on gateway 1 closes: Ben is still online on gateway 2. Nothing to wait for but
+      // time: two presence flushes and more.
+      wb1.close();
+      await wb1.waitClosed();
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(presenceOf(wa, ben.user.id)).toEqual([true]);
+      expect(await online()).toBe(true);
+
+      // The last tab closes: offline within a flush.
+      wb2.close();
+      await wb2.waitClosed();
+      await wa.next(isPresenceOf(ben.user.id, false), 3_000);
+      expect(presenceOf(wa, ben.user.id)).toEqual([true, false]);
+      expect(await online()).toBe(false);
+      expectUndisturbed(wa);
+    }, 30_000);
   });
 }

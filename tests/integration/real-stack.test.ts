@@ -8,6 +8,7 @@
 import { gatewayName, type Stack, startStack } from '@parley/launcher/stack';
 import { afterAll, beforeAll } from 'vitest';
 import { describeMultiGatewaySuite } from './multi-gateway.suite';
+import { describeNotificationsSuite } from './notifications.suite';
 import { describeProtocolSuite } from './protocol.suite';
 
 let stack: Stack | undefined;
@@ -20,6 +21,9 @@ beforeAll(async () => {
     portBase: 18100,
     dbPrefix: 'parley_it',
     verbose: true,
+    // A short presence TTL, so that the multi-gateway suite sees a killed gateway's users go
+    // offline within seconds (TTL + TTL/6 + the 1 s flush) rather than 35 s.
+    env: { PRESENCE_TTL_MS: '3000' },
   });
 }, 240_000);
 
@@ -38,11 +42,17 @@ describeProtocolSuite(
   () => running().gatewayUrl,
 );
 
+describeNotificationsSuite(
+  'real stack (Kafka, MariaDB ×2, Redis, Elasticsearch)',
+  () => running().gatewayUrl,
+);
+
 describeMultiGatewaySuite('real stack, two gateways', () => {
   const s = running();
   return {
     gatewayUrls: s.gatewayUrls,
     killGateway: (i) => s.kill(gatewayName(i)),
     startGateway: (i) => s.start(gatewayName(i)),
+    presenceTtlMs: Number(s.env.PRESENCE_TTL_MS),
   };
 });

@@ -32,6 +32,8 @@ export class PresenceTracker {
   private readonly rooms = new Map<string, RoomSizes>();
   private readonly chains = new Map<string, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
+  /** False until the first beat: a beat that finds no entry of this gateway then is only its first. */
+  private beaten = false;
 
   constructor(private readonly deps: PresenceTrackerDeps) {}
 
@@ -112,7 +114,10 @@ export class PresenceTracker {
 
   private async beat(): Promise<void> {
     try {
-      if (await this.deps.store.beat()) {
+      const swept = await this.deps.store.beat();
+      const first = !this.beaten;
+      this.beaten = true;
+      if (swept && !first) {
         // Swept while alive (a stall past the TTL): register everyone here again.
         this.deps.log.warn(
           'presence: this gateway was taken for dead; registering its users again',
