@@ -93,7 +93,9 @@ export async function startGateway(
 ): Promise<Gateway> {
   const { log, registry, limits } = deps;
   let draining = false;
-  const hub = new Hub(deps.fanout, log);
+  const hub = new Hub(deps.fanout, log, {
+    onRoomsChanged: (userId) => presence.roomsChanged(userId, hub.roomsOfUser(userId)),
+  });
   hub.start();
   const typing = new TypingThrottle();
   const presenceChanges = new Counter({
@@ -124,7 +126,7 @@ export async function startGateway(
     },
     onChange: (online) => presenceChanges.inc({ online: String(online) }),
   });
-  presence.start();
+  await presence.start();
   const waiter = new CommandWaiter(deps.fanout, deps.commands, limits.COMMAND_TIMEOUT_MS);
   const budgets = new UserBudgets(limits);
   const caps = new ConnectionCaps(limits.MAX_SOCKETS_PER_USER, limits.MAX_SOCKETS_PER_ADDRESS);
@@ -359,7 +361,13 @@ export async function startGateway(
     let chain: Promise<void> = Promise.resolve();
     let queuedFrames = 0;
     let queuedBytes = 0;
-    const frameDeps = { ...deps, refused, budgets, typing };
+    const frameDeps = {
+      ...deps,
+      refused,
+      budgets,
+      typing,
+      markerOf: (userId: string, roomId: string) => hub.markerOf(userId, roomId),
+    };
     // A socket that answers no ping and sends no frame for HEARTBEAT_MISSES intervals is a dead
     // peer: it is terminated, which removes it from the hub and gives back its slots.
     let silentBeats = 0;
@@ -437,7 +445,6 @@ export async function startGateway(
               return null;
             });
       const [r, markers] = await Promise.all([roomsOf(claims.userId), loadMarkers]);
-      hub.setRoomSizes(r.memberCounts);
       if (markers) hub.mergeMarkers(claims.userId, markers.markers);
       const rooms = new Set(r.roomIds);
       for (const [roomId, event] of session.roomEventsDuringSetup) {
@@ -445,6 +452,9 @@ export async function startGateway(
         else rooms.add(roomId);
       }
       await hub.joinRooms(session, [...rooms]);
+      // After the join: a room's size is forgotten when its last session here leaves, so set
+      // before, a leave in between would leave a followed room of unknown size.
+      hub.setRoomSizes(r.memberCounts);
       if (session.closed) return;
       session.ready = true;
       session.send({ type: 'ready', userId: claims.userId, sessionId: session.id });

@@ -107,7 +107,7 @@ const summaries = (deps: GatewayDeps, roomIds: string[]) => roomSummaries(deps.m
 
 /**
  * A user's read markers (room → seq) from the notifications function. While it cannot answer,
- * the room list still loads: undefined, and every room counts from 0 (logged).
+ * the room list still loads: undefined, and every room shows 0 unread (logged).
  */
 async function markersOf(
   deps: GatewayDeps,
@@ -315,11 +315,12 @@ export function createApi(
     const out = rooms.map((r) => {
       const s = sums[r.id];
       const lastSeq = s?.lastSeq ?? 0;
-      // Unread = the room's last seq − my read marker (docs/notifications.md).
+      // Unread = the room's last seq − my read marker (docs/notifications.md). Without the markers
+      // (notifications unavailable) 0: a missing badge misleads less than a whole history unread.
       return {
         ...r,
         lastSeq,
-        unread: Math.max(0, lastSeq - (markers?.[r.id] ?? 0)),
+        unread: markers ? Math.max(0, lastSeq - (markers[r.id] ?? 0)) : 0,
         ...(s?.lastMessage ? { lastMessage: s.lastMessage } : {}),
       };
     });

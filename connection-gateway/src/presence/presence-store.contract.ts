@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { PresenceStore } from './presence-store';
 
 export interface PresenceFixture {
-  /** Two gateways over one shared state, with the TTL and the clock given. */
+  /** Two gateways over one shared state, with the TTL and the clock given (not yet beating). */
   gateways(ttlMs: number, now: () => number): Promise<[PresenceStore, PresenceStore]>;
   /** A user id not used before (the Redis state outlives a test). */
   user(): string;
@@ -21,6 +21,7 @@ export function describePresenceContract(name: string, fixture: () => PresenceFi
     it('a first socket brings a user online, the last one takes them offline', async () => {
       const f = fixture();
       const [a] = await f.gateways(TTL, now);
+      await a.beat();
       const u = f.user();
       expect(await a.online([u])).toEqual(new Set());
       expect(await a.connect(u)).toBe(true);
@@ -32,6 +33,7 @@ export function describePresenceContract(name: string, fixture: () => PresenceFi
     it('sockets on two gateways keep a user online until both are gone', async () => {
       const f = fixture();
       const [a, b] = await f.gateways(TTL, now);
+      await Promise.all([a.beat(), b.beat()]);
       const u = f.user();
       expect(await a.connect(u)).toBe(true);
       expect(await b.connect(u)).toBe(false);
@@ -44,6 +46,7 @@ export function describePresenceContract(name: string, fixture: () => PresenceFi
     it('answers for many users at once, only those online', async () => {
       const f = fixture();
       const [a, b] = await f.gateways(TTL, now);
+      await Promise.all([a.beat(), b.beat()]);
       const [u1, u2, u3] = [f.user(), f.user(), f.user()];
       await a.connect(u1);
       await b.connect(u3);
@@ -56,6 +59,7 @@ export function describePresenceContract(name: string, fixture: () => PresenceFi
     it('the users of a gateway that stops beating go offline at the sweep after the TTL', async () => {
       const f = fixture();
       const [a, b] = await f.gateways(TTL, now);
+      await Promise.all([a.beat(), b.beat()]);
       const [only, both] = [f.user(), f.user()];
       await a.connect(only);
       await a.connect(both);
@@ -79,14 +83,32 @@ export function describePresenceContract(name: string, fixture: () => PresenceFi
     it('a gateway swept while alive learns it at its next beat', async () => {
       const f = fixture();
       const [a, b] = await f.gateways(TTL, now);
-      const u = f.user();
+      await Promise.all([a.beat(), b.beat()]);
+      const [u, late] = [f.user(), f.user()];
       await a.connect(u);
       expect(await a.beat()).toBe(false);
       t += TTL + 1;
       await b.beat();
       expect(await b.sweep()).toContain(u);
+      // A socket that connects before the next beat does not hide the sweep from it.
+      await a.connect(late);
       expect(await a.beat()).toBe(true);
       expect(await a.connect(u)).toBe(true);
+      expect(await b.online([u, late])).toEqual(new Set([u, late]));
+      await a.disconnect(u);
+      await a.disconnect(late);
+    });
+
+    it('a gateway that beats between being listed dead and being claimed is not swept', async () => {
+      const f = fixture();
+      const [a, b] = await f.gateways(TTL, now);
+      await Promise.all([a.beat(), b.beat()]);
+      const u = f.user();
+      await a.connect(u);
+      t += TTL + 1;
+      await a.beat(); // alive after all
+      await b.beat();
+      expect((await b.sweep()).filter((x) => x === u)).toEqual([]);
       expect(await b.online([u])).toEqual(new Set([u]));
       await a.disconnect(u);
     });

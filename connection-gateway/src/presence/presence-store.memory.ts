@@ -33,7 +33,6 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async connect(userId: string): Promise<boolean> {
-    this.state.beats.set(this.gatewayId, this.now());
     const before = this.onlineElsewhere(userId, this.gatewayId);
     add(this.state.gatewaysOf, userId, this.gatewayId);
     add(this.state.usersOf, this.gatewayId, userId);

@@ -28,9 +28,10 @@ end
 `;
 
 // KEYS: user set, gateway set, beats. ARGV: gateway id, user id, now, ttl. 1 = came online.
+// It never writes the beat: a gateway swept while alive must find out at its next beat (ZADD
+// answering 1) and register its users again, even if a socket connected in between.
 const CONNECT = `${LIVE_ELSEWHERE}
 local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZADD', KEYS[3], now, ARGV[1])
 local before = liveElsewhere(KEYS[1], KEYS[3], ARGV[1], now - ttl)
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
@@ -60,6 +61,17 @@ for _, u in ipairs(users) do
   if not liveElsewhere(key, KEYS[2], ARGV[1], since) then table.insert(offline, u) end
 end
 return offline
+`;
+
+// KEYS: beats. ARGV: gateway id, cutoff. 1 when this caller removed a beat still older than the
+// cutoff (the gateway may have beaten since it was listed as dead).
+const CLAIM = `
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) <= tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
 `;
 
 const SWEEP_BATCH_SIZE = 500;
@@ -130,8 +142,8 @@ export class RedisPresenceStore implements PresenceStore {
     const dead = await this.redis.zrangebyscore(GATEWAYS, '-inf', now - this.ttlMs);
     const offline: string[] = [];
     for (const g of dead) {
-      // One sweeper per dead gateway: whoever removes its beat.
-      if ((await this.redis.zrem(GATEWAYS, g)) !== 1) continue;
+      // One sweeper per dead gateway: whoever removes its beat, if it is still old.
+      if ((await this.redis.eval(CLAIM, 1, GATEWAYS, g, now - this.ttlMs)) !== 1) continue;
       for (;;) {
         const batch = (await this.redis.eval(
           SWEEP_BATCH,

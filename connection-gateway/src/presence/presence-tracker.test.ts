@@ -30,6 +30,7 @@ describe('PresenceTracker', () => {
     await listen('r_small');
     await listen('r_big');
     const gw = tracker('gw-a');
+    await gw.start();
     const rooms = new Map([
       ['r_small', 2],
       ['r_big', 5_000],
@@ -58,6 +59,7 @@ describe('PresenceTracker', () => {
     await listen('r_small');
     const a = tracker('gw-a');
     const b = tracker('gw-b');
+    await Promise.all([a.start(), b.start()]);
     const rooms = new Map([['r_small', 2]]);
     a.opened('u_a', rooms);
     await a.settled();
@@ -77,6 +79,7 @@ describe('PresenceTracker', () => {
     const { told, listen, tracker } = setup();
     await listen('r_small');
     const gw = tracker('gw-a');
+    await gw.start();
     const rooms = new Map([['r_small', 2]]);
     gw.opened('u_a', rooms);
     gw.closed('u_a');
@@ -85,5 +88,54 @@ describe('PresenceTracker', () => {
     await tick();
     // Whatever was told in between, the last word is online.
     expect(told.at(-1)?.p).toMatchObject({ kind: 'presence', userId: 'u_a', online: true });
+    gw.stop();
+  });
+
+  it('a drain takes nobody offline: the sockets it closes leave their users to the TTL', async () => {
+    const { told, listen, tracker } = setup();
+    await listen('r_small');
+    const gw = tracker('gw-a');
+    await gw.start();
+    gw.opened('u_a', new Map([['r_small', 2]]));
+    await gw.settled();
+    gw.stop();
+    gw.closed('u_a');
+    await gw.settled();
+    await tick();
+    expect(told.map((x) => (x.p as { online: boolean }).online)).toEqual([true]);
+  });
+
+  it('a change the store refused is applied again at the next beat', async () => {
+    const fanout = new MemoryFanout();
+    const told: FanoutPayload[] = [];
+    await fanout.subscribe(roomChannel('r_small'), (_c, p) => told.push(p));
+    let down = true;
+    const store = new MemoryPresenceStore('gw-a', 30_000);
+    const flaky = {
+      ...store,
+      beat: () => store.beat(),
+      sweep: () => store.sweep(),
+      online: (ids: readonly string[]) => store.online(ids),
+      disconnect: (u: string) => store.disconnect(u),
+      connect: (u: string) => (down ? Promise.reject(new Error('redis away')) : store.connect(u)),
+    };
+    const gw = new PresenceTracker({
+      store: flaky,
+      fanout,
+      log: createLogger('test', 'silent'),
+      ttlMs: 30_000,
+      roomsOf: async () => new Map(),
+    });
+    await gw.start();
+    gw.opened('u_a', new Map([['r_small', 2]]));
+    await gw.settled();
+    expect(await store.online(['u_a'])).toEqual(new Set());
+    down = false;
+    await (gw as unknown as { beat(): Promise<void> }).beat();
+    await gw.settled();
+    await tick();
+    expect(await store.online(['u_a'])).toEqual(new Set(['u_a']));
+    expect(told).toEqual([{ kind: 'presence', userId: 'u_a', online: true }]);
+    gw.stop();
   });
 });

@@ -11,6 +11,9 @@ import { LIMITS } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
 import { type PresenceStore, presenceTimings } from './presence-store';
 
+/** Users of a dead gateway whose rooms are looked up at once, when the sweep tells them offline. */
+const SWEEP_CONCURRENCY = 16;
+
 /** A user's rooms and their member counts, as far as this gateway knows them. */
 export type RoomSizes = ReadonlyMap<string, number>;
 
@@ -31,30 +34,40 @@ export class PresenceTracker {
   /** The last known rooms of each user with a socket here: where their change is told. */
   private readonly rooms = new Map<string, RoomSizes>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Users whose last change failed (Redis away): applied again at each beat until it works. */
+  private readonly retry = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
+  private draining = false;
   /** False until the first beat: a beat that finds no entry of this gateway then is only its first. */
   private beaten = false;
 
   constructor(private readonly deps: PresenceTrackerDeps) {}
 
-  /** Starts beating and sweeping. */
-  start(): void {
+  /** Starts beating and sweeping; resolves after the first beat. */
+  async start(): Promise<void> {
     const { beatMs, sweepMs } = presenceTimings(this.deps.ttlMs);
     const beat = setInterval(() => void this.beat(), beatMs);
     const sweep = setInterval(() => void this.sweep(), sweepMs);
     beat.unref();
     sweep.unref();
     this.timers = [beat, sweep];
-    void this.beat();
+    await this.beat();
   }
 
   /**
-   * Stops beating (a drain). The users stay registered: those who reconnect to another gateway
-   * within the TTL never flicker offline; the others go offline at the sweep after the TTL.
+   * Stops beating (a drain). The users stay registered, and the sockets the drain closes do not
+   * take them offline: those who reconnect to another gateway within the TTL never flicker
+   * offline; the others go offline at the sweep after the TTL (docs/notifications.md).
    */
   stop(): void {
+    this.draining = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+  }
+
+  /** The user's rooms changed (a join or a leave reached this gateway): where their next change is told. */
+  roomsChanged(userId: string, rooms: RoomSizes): void {
+    if (this.sockets.has(userId)) this.rooms.set(userId, rooms);
   }
 
   /** A socket of `userId` is set up here, following `rooms`. */
@@ -89,15 +102,27 @@ export class PresenceTracker {
   }
 
   private async apply(userId: string): Promise<void> {
+    if (this.draining) return;
     const wanted = this.sockets.has(userId);
-    if (wanted && !this.registered.has(userId)) {
-      this.registered.add(userId);
-      if (await this.deps.store.connect(userId)) await this.publish(userId, true);
-    } else if (!wanted && this.registered.has(userId)) {
-      this.registered.delete(userId);
-      const rooms = this.rooms.get(userId);
-      this.rooms.delete(userId);
-      if (await this.deps.store.disconnect(userId)) await this.publish(userId, false, rooms);
+    try {
+      if (wanted && !this.registered.has(userId)) {
+        const cameOnline = await this.deps.store.connect(userId);
+        this.registered.add(userId);
+        this.retry.delete(userId);
+        if (cameOnline) await this.publish(userId, true);
+      } else if (!wanted && this.registered.has(userId)) {
+        const rooms = this.rooms.get(userId);
+        const wentOffline = await this.deps.store.disconnect(userId);
+        this.registered.delete(userId);
+        this.retry.delete(userId);
+        if (!this.sockets.has(userId)) this.rooms.delete(userId);
+        if (wentOffline) await this.publish(userId, false, rooms);
+      }
+    } catch (err) {
+      // The store did not take the change: try again at the next beat, so a Redis blip cannot
+      // leave a connected user offline, or a gone one online, for good.
+      this.retry.add(userId);
+      throw err;
     }
   }
 
@@ -126,6 +151,7 @@ export class PresenceTracker {
         this.registered.clear();
         for (const u of users) this.sync(u);
       }
+      for (const u of this.retry) this.sync(u);
     } catch (err) {
       this.deps.log.warn({ err }, 'presence beat failed');
     }
@@ -136,13 +162,19 @@ export class PresenceTracker {
       const offline = await this.deps.store.sweep();
       if (offline.length)
         this.deps.log.info({ users: offline.length }, 'presence: swept a dead gateway');
-      for (const u of offline) {
-        // A user who has a socket here is online after all (they reconnected here).
-        if (this.sockets.has(u)) continue;
-        await this.publish(u, false).catch((err) =>
-          this.deps.log.warn({ err, userId: u }, 'presence: offline not told'),
+      // A user who has a socket here is online after all (they reconnected here).
+      const told = offline.filter((u) => !this.sockets.has(u));
+      // Their rooms come from the rooms function, SWEEP_CONCURRENCY users at a time.
+      for (let i = 0; i < told.length; i += SWEEP_CONCURRENCY)
+        await Promise.all(
+          told
+            .slice(i, i + SWEEP_CONCURRENCY)
+            .map((u) =>
+              this.publish(u, false).catch((err) =>
+                this.deps.log.warn({ err, userId: u }, 'presence: offline not told'),
+              ),
+            ),
         );
-      }
     } catch (err) {
       this.deps.log.warn({ err }, 'presence sweep failed');
     }

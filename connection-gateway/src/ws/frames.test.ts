@@ -267,6 +267,17 @@ describe('read and typing frames', () => {
     expect(emitted).toEqual([]);
   });
 
+  it('drops a read at or below the marker known here without a look-up or a record', async () => {
+    const { socket, emitted, deps } = setup();
+    deps.markerOf = (_u, roomId) => (roomId === 'r_1' ? 120 : undefined);
+    const { ws, frame } = socket();
+    await frame({ type: 'read', roomId: 'r_1', seq: 100 });
+    await frame({ type: 'read', roomId: 'r_1', seq: 120 });
+    await frame({ type: 'read', roomId: 'r_1', seq: 121 });
+    expect(ws.errors()).toEqual([]);
+    expect(emitted.map((e) => (e.data as { seq: number }).seq)).toEqual([121]);
+  });
+
   it('relays typing once per interval per user and room, dropping the rest without an error', async () => {
     const { socket, deps } = setup();
     let t = 0;

@@ -33,6 +33,8 @@ export interface FrameDeps {
   refused: Counter<'code'>;
   budgets: UserBudgets;
   typing: TypingThrottle;
+  /** The user's read marker of a room as this gateway knows it (undefined: not known). */
+  markerOf?: (userId: string, roomId: string) => number | undefined;
 }
 
 /** The budget each kind of frame spends on top of the frame budget. */
@@ -270,6 +272,10 @@ async function read(s: Session, roomId: string, seq: number, d: FrameDeps): Prom
   if (!(await d.isMember(roomId, s.userId))) {
     return refuse(s, d, 'not_member', 'you are not a member of this room', undefined);
   }
+  // At or below the marker known here: nothing would change (markers only grow), so nothing is
+  // looked up or produced. A client repeating its read costs no query and no Kafka record.
+  const known = d.markerOf?.(s.userId, roomId);
+  if (known !== undefined && seq <= known) return;
   const lastSeq = await lastSeqOf(d.messages, roomId);
   if (seq > lastSeq) {
     return refuse(

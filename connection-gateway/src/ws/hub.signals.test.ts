@@ -46,7 +46,8 @@ function setup(opts: { unreadCoalesceMs?: number } = {}) {
 
 describe('Hub: unread counts', () => {
   it('sends each member seq − marker after the message, and 0 to the sender (whose marker moves)', async () => {
-    const { fanout, connect } = setup();
+    const { hub, fanout, connect } = setup();
+    hub.setRoomSizes({ r_1: 3 });
     const a = await connect('u_a', ['r_1'], { r_1: 3 });
     const b = await connect('u_b', ['r_1'], { r_1: 1 });
     const c = await connect('u_c', ['r_1'], {});
@@ -65,7 +66,8 @@ describe('Hub: unread counts', () => {
   });
 
   it('sends no unread frame to a user whose markers could not be loaded', async () => {
-    const { fanout, connect } = setup();
+    const { hub, fanout, connect } = setup();
+    hub.setRoomSizes({ r_1: 3 });
     const a = await connect('u_a', ['r_1']);
     await fanout.publish(roomChannel('r_1'), { kind: 'message', message: message(1, 'u_b') });
     await tick();
@@ -73,7 +75,8 @@ describe('Hub: unread counts', () => {
   });
 
   it('a read-marker reaches every socket of the user as an unread frame, and counts from there', async () => {
-    const { fanout, connect } = setup();
+    const { hub, fanout, connect } = setup();
+    hub.setRoomSizes({ r_1: 3 });
     const tab1 = await connect('u_a', ['r_1'], { r_1: 0 });
     const tab2 = await connect('u_a', ['r_1']);
     await fanout.publish(userChannel('u_a'), {
@@ -92,6 +95,7 @@ describe('Hub: unread counts', () => {
 
   it('keeps the larger marker when a stored one loads after a newer read', async () => {
     const { hub, fanout, connect } = setup();
+    hub.setRoomSizes({ r_1: 3 });
     const a = await connect('u_a', ['r_1'], {});
     await fanout.publish(userChannel('u_a'), {
       kind: 'read-marker',
@@ -104,6 +108,68 @@ describe('Hub: unread counts', () => {
     await fanout.publish(roomChannel('r_1'), { kind: 'message', message: message(10, 'u_b') });
     await tick();
     expect(a.of('unread').at(-1)).toEqual({ type: 'unread', roomId: 'r_1', count: 1 });
+  });
+});
+
+describe('Hub: unread counts against what arrived meanwhile', () => {
+  it('a read-marker counted before a later message arrived here counts that message', async () => {
+    const { hub, fanout, connect } = setup();
+    hub.setRoomSizes({ r_1: 3 });
+    const a = await connect('u_a', ['r_1'], { r_1: 9 });
+    // Read up to 10 while lastSeq was 10 (unread 0), but message 11 reached this gateway first.
+    await fanout.publish(roomChannel('r_1'), { kind: 'message', message: message(10, 'u_b') });
+    await fanout.publish(roomChannel('r_1'), { kind: 'message', message: message(11, 'u_b') });
+    await tick();
+    await fanout.publish(userChannel('u_a'), {
+      kind: 'read-marker',
+      roomId: 'r_1',
+      seq: 10,
+      unread: 0,
+    });
+    await tick();
+    expect(a.of('unread').at(-1)).toEqual({ type: 'unread', roomId: 'r_1', count: 1 });
+  });
+
+  it('a read on another device while this socket loads its markers is not lost', async () => {
+    const { hub, fanout, connect } = setup();
+    hub.setRoomSizes({ r_1: 3 });
+    const a = await connect('u_a', ['r_1']); // markers not loaded yet
+    await fanout.publish(userChannel('u_a'), {
+      kind: 'read-marker',
+      roomId: 'r_1',
+      seq: 50,
+      unread: 0,
+    });
+    await tick();
+    hub.mergeMarkers('u_a', { r_1: 2 }); // the load answers with what was stored before
+    expect(hub.markerOf('u_a', 'r_1')).toBe(50);
+    await fanout.publish(roomChannel('r_1'), { kind: 'message', message: message(51, 'u_b') });
+    await tick();
+    expect(a.of('unread').at(-1)).toEqual({ type: 'unread', roomId: 'r_1', count: 1 });
+  });
+
+  it('treats a room of unknown size as large: no read receipts, presence or typing', async () => {
+    const { hub, fanout, connect } = setup();
+    const a = await connect('u_a', ['r_unknown']);
+    await fanout.publish(roomChannel('r_unknown'), {
+      kind: 'read',
+      roomId: 'r_unknown',
+      userId: 'u_b',
+      seq: 1,
+    });
+    await fanout.publish(roomChannel('r_unknown'), {
+      kind: 'typing',
+      roomId: 'r_unknown',
+      userId: 'u_b',
+    });
+    await fanout.publish(roomChannel('r_unknown'), {
+      kind: 'presence',
+      userId: 'u_b',
+      online: true,
+    });
+    await tick();
+    hub.flushPresence();
+    expect(a.frames).toEqual([]);
   });
 });
 

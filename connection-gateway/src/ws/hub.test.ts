@@ -144,6 +144,7 @@ describe('Hub', () => {
     const a = session('u_a');
     const b = session('u_b');
     for (const s of [a, b]) await hub.add(s.session, ['r_1']);
+    hub.setRoomSizes({ r_1: 2 });
     await fanout.publish(roomChannel('r_1'), { kind: 'typing', roomId: 'r_1', userId: 'u_a' });
     await tick();
     expect(a.socket.frames).toEqual([]);

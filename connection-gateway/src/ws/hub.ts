@@ -35,15 +35,23 @@ const ackOf = (m: Message): ServerFrame => ({
 /** In a room over LIMITS.liveSignalsRoomMaxMembers, unread frames are sent at most this often. */
 export const UNREAD_COALESCE_MS = 1_000;
 
-/** Is a room small enough for read receipts and presence (unknown sizes count as small)? */
+/**
+ * Is a room small enough for read receipts, presence and typing? A size this gateway does not know
+ * (yet) counts as large: a missed frame is the safe mistake, a 10,000-socket burst is not.
+ */
 const isSmall = (size: number | undefined) =>
-  size === undefined || size <= LIMITS.liveSignalsRoomMaxMembers;
+  size !== undefined && size <= LIMITS.liveSignalsRoomMaxMembers;
 
 export class Hub {
   private readonly byUser = new Map<string, Set<Session>>();
   private readonly byRoom = new Map<string, Set<Session>>();
-  /** Read markers (room → seq) of the users with a session here, once loaded. */
+  /**
+   * Read markers (room → seq) of the users with a session here: what is known, from their first
+   * session on (read-marker fan-outs, their own messages), merged with the stored ones once loaded.
+   */
   private readonly markers = new Map<string, Map<string, number>>();
+  /** Users whose stored markers are loaded: only they get `unread` frames computed here. */
+  private readonly markersLoaded = new Set<string>();
   /** Member counts of the rooms followed here (session set-up, room events). */
   private readonly roomSizes = new Map<string, number>();
   /** Presence changes per room, waiting for the next flush (last one per user wins). */
@@ -59,7 +67,12 @@ export class Hub {
   constructor(
     private readonly fanout: Fanout,
     private readonly log: Logger,
-    private readonly opts: { presenceFlushMs?: number; unreadCoalesceMs?: number } = {},
+    private readonly opts: {
+      presenceFlushMs?: number;
+      unreadCoalesceMs?: number;
+      /** A user's rooms here changed (a join or leave): presence tells the new set. */
+      onRoomsChanged?: (userId: string) => void;
+    } = {},
   ) {
     this.unreadCoalesceMs = opts.unreadCoalesceMs ?? UNREAD_COALESCE_MS;
   }
@@ -83,15 +96,28 @@ export class Hub {
    * already: markers only grow, so the larger wins (a `read-marker` fan-out may have overtaken the load).
    */
   mergeMarkers(userId: string, loaded: Record<string, number>): void {
-    const mine = this.markers.get(userId) ?? new Map<string, number>();
+    const mine = this.markers.get(userId);
+    if (!mine) return; // the user left meanwhile
     for (const [roomId, seq] of Object.entries(loaded))
       if (seq > (mine.get(roomId) ?? -1)) mine.set(roomId, seq);
-    if (this.byUser.has(userId)) this.markers.set(userId, mine);
+    this.markersLoaded.add(userId);
   }
 
   /** Whether the user's markers are loaded here (else no `unread` frames are computed for them). */
   hasMarkers(userId: string): boolean {
-    return this.markers.has(userId);
+    return this.markersLoaded.has(userId);
+  }
+
+  /** The read marker of a user in a room as known here, once their markers are loaded. */
+  markerOf(userId: string, roomId: string): number | undefined {
+    if (!this.markersLoaded.has(userId)) return undefined;
+    return this.markers.get(userId)?.get(roomId) ?? 0;
+  }
+
+  /** Raises a marker known here (never lowers it). */
+  private raiseMarker(userId: string, roomId: string, seq: number): void {
+    const mine = this.markers.get(userId);
+    if (mine && seq > (mine.get(roomId) ?? -1)) mine.set(roomId, seq);
   }
 
   /** Records member counts of rooms (session set-up, room events). */
@@ -123,6 +149,7 @@ export class Hub {
 
   /** Registers a session and subscribes to what it needs; resolves when the subscriptions are active. */
   async add(session: Session, roomIds: string[]): Promise<void> {
+    if (!this.markers.has(session.userId)) this.markers.set(session.userId, new Map());
     await this.addTo(this.byUser, session.userId, session, userChannel(session.userId));
     await Promise.all(roomIds.map((r) => this.joinSession(session, r)));
   }
@@ -130,7 +157,10 @@ export class Hub {
   async remove(session: Session): Promise<void> {
     await Promise.all([...session.rooms].map((r) => this.leaveSession(session, r)));
     await this.removeFrom(this.byUser, session.userId, session, userChannel(session.userId));
-    if (!this.byUser.has(session.userId)) this.markers.delete(session.userId);
+    if (!this.byUser.has(session.userId)) {
+      this.markers.delete(session.userId);
+      this.markersLoaded.delete(session.userId);
+    }
   }
 
   /** `session` follows these rooms from now on. */
@@ -230,8 +260,7 @@ export class Hub {
     for (const s of sessions) {
       if (s.userId === m.senderId) {
         // The sender has read what they wrote.
-        const mine = this.markers.get(s.userId);
-        if (mine && m.seq > (mine.get(m.roomId) ?? -1)) mine.set(m.roomId, m.seq);
+        this.raiseMarker(s.userId, m.roomId, m.seq);
         if (s.takePending(m.clientMsgId, m.roomId)) {
           s.send(ackOf(m));
           continue;
@@ -245,6 +274,7 @@ export class Hub {
 
   /** Schedules the room's unread frames for its last seq (now in a small room, else throttled). */
   private unreadDue(roomId: string, seq: number): void {
+    if (!this.byRoom.has(roomId)) return; // nobody here follows it (any more)
     const due = this.unread.get(roomId) ?? { lastSeq: 0, lastPass: Number.NEGATIVE_INFINITY };
     due.lastSeq = Math.max(due.lastSeq, seq);
     this.unread.set(roomId, due);
@@ -266,9 +296,9 @@ export class Hub {
     due.lastPass = Date.now();
     const texts = new Map<number, string>();
     for (const s of sessions) {
-      const mine = this.markers.get(s.userId);
-      if (!mine) continue;
-      const count = Math.max(0, due.lastSeq - (mine.get(roomId) ?? 0));
+      const marker = this.markerOf(s.userId, roomId);
+      if (marker === undefined) continue;
+      const count = Math.max(0, due.lastSeq - marker);
       let text = texts.get(count);
       if (text === undefined) {
         text = JSON.stringify({ type: 'unread', roomId, count } satisfies ServerFrame);
@@ -285,6 +315,8 @@ export class Hub {
       if (p.kind === 'message') {
         this.dispatchMessage(p.message, sessions);
       } else if (p.kind === 'typing') {
+        // Throttled per user and room at the sender's gateway; relayed in small rooms only.
+        if (!isSmall(this.roomSizes.get(roomId))) return;
         for (const s of sessions)
           if (s.userId !== p.userId) s.send({ type: 'typing', roomId, userId: p.userId });
       } else if (p.kind === 'read') {
@@ -322,12 +354,15 @@ export class Hub {
         return;
       }
       case 'read-marker': {
-        const mine = this.markers.get(userId);
-        if (mine && p.seq > (mine.get(p.roomId) ?? -1)) mine.set(p.roomId, p.seq);
+        this.raiseMarker(userId, p.roomId, p.seq);
+        // notify counted from the last seq the read was checked against; a message may have
+        // arrived here since: count from the later of the two.
+        const lastSeq = Math.max(p.seq + p.unread, this.unread.get(p.roomId)?.lastSeq ?? 0);
+        const marker = Math.max(p.seq, this.markers.get(userId)?.get(p.roomId) ?? 0);
         const text = JSON.stringify({
           type: 'unread',
           roomId: p.roomId,
-          count: p.unread,
+          count: Math.max(0, lastSeq - marker),
         } satisfies ServerFrame);
         for (const s of sessions) s.sendText(text);
         return;
@@ -360,6 +395,7 @@ export class Hub {
             for (const s of this.sessionsOf(userId)) {
               if (s.ready) s.send({ type: 'room', event: p.event, room: p.room });
             }
+            this.opts.onRoomsChanged?.(userId);
           },
           (err) => this.log.error({ err, roomId: p.room.id }, 'room subscription change failed'),
         );

@@ -1,30 +1,14 @@
 /**
- * `@username` mentions in message text, as docs/notifications.md defines them: a-z 0-9 _ . -,
- * 3–32 characters, after a non-word character or at the start of the text. Only the names the
- * caller accepts (the members of the room) count, so `@nobody` stays plain text, and so does the
- * `@` of an e-mail address (`ann@example.org`: a word character before it).
+ * `@username` mentions in message text, by the protocol's one definition (protocol/src/mentions.ts,
+ * the same notify uses to decide who is notified). Only the names the caller accepts (the members
+ * of the room) count, so `@nobody` stays plain text.
  */
-import { LIMITS } from '@parley/protocol/limits';
+import { findMentions } from '@parley/protocol/mentions';
 
 export interface MentionPart {
   text: string;
   /** The username this part mentions (the text is `@` + it). */
   mention?: string;
-}
-
-const CANDIDATE_RE = /(?<!\w)@([a-z0-9_.-]+)/g;
-/** A sentence may end right after a name ("thanks @ann."): that dot is not part of it. */
-const TRAILING_PUNCTUATION = /[.-]+$/;
-
-const fits = (name: string) =>
-  name.length >= LIMITS.usernameMinChars && name.length <= LIMITS.usernameMaxChars;
-
-/** The name a candidate run mentions: the run itself, else without trailing punctuation; or null. */
-function resolve(run: string, isMember: (username: string) => boolean): string | null {
-  if (fits(run) && isMember(run)) return run;
-  const trimmed = run.replace(TRAILING_PUNCTUATION, '');
-  if (trimmed !== run && fits(trimmed) && isMember(trimmed)) return trimmed;
-  return null;
 }
 
 /**
@@ -37,12 +21,11 @@ export function splitMentions(
 ): MentionPart[] {
   const parts: MentionPart[] = [];
   let at = 0;
-  for (const m of text.matchAll(CANDIDATE_RE)) {
-    const name = resolve(m[1] ?? '', isMember);
-    if (!name) continue;
-    if (m.index > at) parts.push({ text: text.slice(at, m.index) });
+  for (const { index, name } of findMentions(text)) {
+    if (!isMember(name)) continue;
+    if (index > at) parts.push({ text: text.slice(at, index) });
     parts.push({ text: `@${name}`, mention: name });
-    at = m.index + 1 + name.length;
+    at = index + 1 + name.length;
   }
   if (at < text.length) parts.push({ text: text.slice(at) });
   return parts;
