@@ -232,6 +232,10 @@ const created = (): Req => {
     },
   });
 };
+const readMarker = (): Req => {
+  const n = ++serial;
+  return ce('parley.notify.read', { actorId: U.id, roomId: ROOM, seq: n, lastSeq: n });
+};
 const sendMessage = (): Req =>
   ce('parley.message.send', {
     actorId: U.id,
@@ -304,6 +308,19 @@ const WORKLOADS: Record<FunctionName, Workload> = {
     coldDoc: 'CloudEvent parley.message.send (membership in Redis, MySQL, Redis, K_SINK stub)',
     load: sendMessage,
     loadDoc: 'CloudEvent parley.message.send, all into one room',
+  },
+  notifications: {
+    cold: () => ({ method: 'GET', path: '/api/v1/notifications', headers: auth }),
+    coldDoc:
+      'GET /api/v1/notifications (token check, the inbox page and its unread total in MySQL)',
+    load: () => ({ method: 'GET', path: `/internal/users/${U.id}/markers` }),
+    loadDoc: 'GET /internal/users/:id/markers (what every WebSocket connect asks)',
+  },
+  notify: {
+    cold: readMarker,
+    coldDoc: 'CloudEvent parley.notify.read (one MySQL upsert, Redis fan-out)',
+    load: readMarker,
+    loadDoc: 'CloudEvent parley.notify.read, a growing seq each',
   },
   'message-index': {
     cold: created,
@@ -411,7 +428,8 @@ function envOf(fn: FunctionName): Record<string, string> {
   const p = plan.processes.find((x) => x.name === fn);
   if (!p) throw new Error(`no process ${fn} in the plan`);
   const env: Record<string, string> = { ...p.env, PORT: String(PORT) };
-  for (const k of ['ROOMS_URL', 'USERS_URL', 'K_SINK']) if (k in env) env[k] = STUB_URL;
+  for (const k of ['ROOMS_URL', 'USERS_URL', 'MESSAGES_URL', 'K_SINK'])
+    if (k in env) env[k] = STUB_URL;
   return env;
 }
 

@@ -281,6 +281,8 @@ export class Hub {
     if (isSmall(this.roomSizes.get(roomId))) return this.unreadPass(roomId);
     if (due.timer) return;
     const wait = Math.max(0, due.lastPass + this.unreadCoalesceMs - Date.now());
+    // After a quiet interval, at once (right after the message pass); else one pass when it is due.
+    if (wait === 0) return this.unreadPass(roomId);
     due.timer = setTimeout(() => {
       due.timer = undefined;
       this.unreadPass(roomId);
