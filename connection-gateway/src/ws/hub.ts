@@ -278,11 +278,17 @@ export class Hub {
     const due = this.unread.get(roomId) ?? { lastSeq: 0, lastPass: Number.NEGATIVE_INFINITY };
     due.lastSeq = Math.max(due.lastSeq, seq);
     this.unread.set(roomId, due);
-    if (isSmall(this.roomSizes.get(roomId))) return this.unreadPass(roomId);
+    if (isSmall(this.roomSizes.get(roomId))) {
+      this.unreadPass(roomId);
+      return;
+    }
     if (due.timer) return;
     const wait = Math.max(0, due.lastPass + this.unreadCoalesceMs - Date.now());
     // After a quiet interval, at once (right after the message pass); else one pass when it is due.
-    if (wait === 0) return this.unreadPass(roomId);
+    if (wait === 0) {
+      this.unreadPass(roomId);
+      return;
+    }
     due.timer = setTimeout(() => {
       due.timer = undefined;
       this.unreadPass(roomId);
