@@ -25,15 +25,16 @@ import {
   verifyUser,
 } from './middleware/auth';
 import { clientAddress } from './middleware/client-address';
+import { KeyedBuckets } from './middleware/http-rate-limit';
 import { originAllowed } from './middleware/origin';
 import { addressKey } from './middleware/request-address';
 import { MemoryPresenceStore } from './presence/presence-store.memory';
 import { PresenceTracker } from './presence/presence-tracker';
+import { readMarkersOf } from './reads';
 import { ConnectionCaps } from './ws/connection-caps';
 import { handleFrame } from './ws/frames';
 import { Hub } from './ws/hub';
 import { Session } from './ws/session';
-import { TypingThrottle } from './ws/typing-throttle';
 
 export interface Gateway {
   server: Server;
@@ -97,7 +98,8 @@ export async function startGateway(
     onRoomsChanged: (userId) => presence.roomsChanged(userId, hub.roomsOfUser(userId)),
   });
   hub.start();
-  const typing = new TypingThrottle();
+  // `typing` frames relayed per (user, room): one token per LIMITS.typingThrottleMs, no burst.
+  const typing = new KeyedBuckets(1000 / LIMITS.typingThrottleMs, 1);
   const presenceChanges = new Counter({
     name: 'parley_gateway_presence_changes_total',
     help: 'Users this gateway told the rooms about coming online or going offline',
@@ -436,16 +438,9 @@ export async function startGateway(
       // them this user gets no `unread` frames until a later connect (the room list still counts).
       const loadMarkers = hub.hasMarkers(claims.userId)
         ? undefined
-        : deps.notifications
-            .getJson<{ markers: Record<string, number> }>(
-              `/internal/users/${encodeURIComponent(claims.userId)}/markers`,
-            )
-            .catch((err) => {
-              slog.warn({ err }, 'read markers unavailable; no unread frames for this socket');
-              return null;
-            });
+        : readMarkersOf(deps.notifications, slog, claims.userId);
       const [r, markers] = await Promise.all([roomsOf(claims.userId), loadMarkers]);
-      if (markers) hub.mergeMarkers(claims.userId, markers.markers);
+      if (markers) hub.mergeMarkers(claims.userId, markers);
       const rooms = new Set(r.roomIds);
       for (const [roomId, event] of session.roomEventsDuringSetup) {
         if (event === 'left') rooms.delete(roomId);

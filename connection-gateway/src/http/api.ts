@@ -42,7 +42,8 @@ import { verifyUser } from '../middleware/auth';
 import { AuthThrottle, type LoginOutcome } from '../middleware/auth-throttle';
 import { KeyedBuckets, rateLimit, rateLimited } from '../middleware/http-rate-limit';
 import { requestAddress } from '../middleware/request-address';
-import { lastSeqOf, roomSummaries } from '../room-summaries';
+import { readCommand, readMarkersOf } from '../reads';
+import { roomSummaries } from '../room-summaries';
 
 const SOURCE = 'connection-gateway';
 
@@ -104,25 +105,6 @@ export interface HistoryByteBudget {
 }
 
 const summaries = (deps: GatewayDeps, roomIds: string[]) => roomSummaries(deps.messages, roomIds);
-
-/**
- * A user's read markers (room → seq) from the notifications function. While it cannot answer,
- * the room list still loads: undefined, and every room shows 0 unread (logged).
- */
-async function markersOf(
-  deps: GatewayDeps,
-  userId: string,
-): Promise<Record<string, number> | undefined> {
-  try {
-    const r = await deps.notifications.getJson<{ markers: Record<string, number> }>(
-      `/internal/users/${encodeURIComponent(userId)}/markers`,
-    );
-    return r?.markers ?? {};
-  } catch (err) {
-    deps.log.warn({ err, userId }, 'read markers unavailable; unread counted from 0');
-    return undefined;
-  }
-}
 
 /** Who of `userIds` is online; undefined (and logged) while presence cannot be read. */
 async function onlineOf(deps: GatewayDeps, userIds: string[]): Promise<Set<string> | undefined> {
@@ -310,7 +292,7 @@ export function createApi(
         deps,
         rooms.map((r) => r.id),
       ),
-      markersOf(deps, c.var.user.userId),
+      readMarkersOf(deps.notifications, deps.log, c.var.user.userId),
     ]);
     const out = rooms.map((r) => {
       const s = sums[r.id];
@@ -355,19 +337,7 @@ export function createApi(
     const roomId = parseWith(IdSchema, c.req.param('roomId'));
     const { seq } = await jsonBody(c, ReadBodySchema);
     const actorId = c.var.user.userId;
-    if (!(await deps.isMember(roomId, actorId)))
-      throw new ParleyError('not_member', 'you are not a member of this room');
-    const lastSeq = await lastSeqOf(deps.messages, roomId);
-    if (seq > lastSeq)
-      throw new ParleyError(
-        'bad_request',
-        `seq ${seq} is past the last message of this room (${lastSeq})`,
-      );
-    const event = createEvent(
-      'parley.notify.read',
-      { actorId, roomId, seq, lastSeq },
-      { source: SOURCE },
-    );
+    const event = await readCommand(deps, actorId, roomId, seq, SOURCE);
     const { read } = await waiter.result(actorId, event);
     if (!read) throw new ParleyError('internal', 'the read marker was not confirmed');
     return c.json(read, 200);

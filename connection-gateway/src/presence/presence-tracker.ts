@@ -7,8 +7,8 @@
  * cannot reorder a disconnect after the connect that followed it.
  */
 import { type Fanout, roomChannel } from '@parley/eventing';
-import { LIMITS } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
+import { isSmall } from '../ws/hub';
 import { type PresenceStore, presenceTimings } from './presence-store';
 
 /** Users of a dead gateway whose rooms are looked up at once, when the sweep tells them offline. */
@@ -129,7 +129,7 @@ export class PresenceTracker {
   private async publish(userId: string, online: boolean, known?: RoomSizes): Promise<void> {
     const rooms = known ?? this.rooms.get(userId) ?? (await this.deps.roomsOf(userId));
     this.deps.onChange?.(online);
-    const small = [...rooms].filter(([, n]) => n <= LIMITS.liveSignalsRoomMaxMembers);
+    const small = [...rooms].filter(([, n]) => isSmall(n));
     await Promise.all(
       small.map(([roomId]) =>
         this.deps.fanout.publish(roomChannel(roomId), { kind: 'presence', userId, online }),

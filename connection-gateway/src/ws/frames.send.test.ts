@@ -6,15 +6,15 @@
  */
 import type { ParleyEvent } from '@parley/eventing';
 import { MemoryFanout } from '@parley/eventing';
-import type { ServerFrame } from '@parley/protocol';
+import { LIMITS, type ServerFrame } from '@parley/protocol';
 import { createLogger, ParleyError, type ServiceClient } from '@parley/runtime';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { UserBudgets } from '../budgets';
 import { GatewayLimitsSchema } from '../config';
+import { KeyedBuckets } from '../middleware/http-rate-limit';
 import { type FrameDeps, handleFrame, SENDS_IN_FLIGHT_MAX } from './frames';
 import { Session, type SocketLike } from './session';
-import { TypingThrottle } from './typing-throttle';
 
 class FakeSocket implements SocketLike {
   frames: ServerFrame[] = [];
@@ -29,7 +29,7 @@ function setup() {
   const emitted: ParleyEvent[] = [];
   const stuck: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   const deps: FrameDeps = {
-    typing: new TypingThrottle(),
+    typing: new KeyedBuckets(1000 / LIMITS.typingThrottleMs, 1),
     // A producer whose sends never settle until the test says so.
     commands: {
       emit(e) {

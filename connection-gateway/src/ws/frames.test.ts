@@ -1,14 +1,14 @@
 import type { ParleyEvent } from '@parley/eventing';
 import { MemoryFanout } from '@parley/eventing';
-import type { Message, ServerFrame } from '@parley/protocol';
+import { LIMITS, type Message, type ServerFrame } from '@parley/protocol';
 import { createLogger, type ServiceClient } from '@parley/runtime';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type BudgetLimits, UserBudgets } from '../budgets';
 import { GatewayLimitsSchema } from '../config';
+import { KeyedBuckets } from '../middleware/http-rate-limit';
 import { type FrameDeps, handleFrame } from './frames';
 import { Session, type SessionLimits, type SocketLike } from './session';
-import { TypingThrottle } from './typing-throttle';
 
 type ErrorFrame = Extract<ServerFrame, { type: 'error' }>;
 type SyncFrame = Extract<ServerFrame, { type: 'sync' }>;
@@ -75,7 +75,7 @@ function setup(
   };
   const budgets = new UserBudgets({ ...GatewayLimitsSchema.parse({}), ...opts.budgets }, () => now);
   const deps: FrameDeps = {
-    typing: new TypingThrottle(),
+    typing: new KeyedBuckets(1000 / LIMITS.typingThrottleMs, 1),
     commands: {
       async emit(e) {
         emitted.push(e);
@@ -281,7 +281,7 @@ describe('read and typing frames', () => {
   it('relays typing once per interval per user and room, dropping the rest without an error', async () => {
     const { socket, deps } = setup();
     let t = 0;
-    deps.typing = new TypingThrottle(2_500, () => t);
+    deps.typing = new KeyedBuckets(1000 / 2_500, 1, () => t);
     const relayed: unknown[] = [];
     for (const r of ['r_1', 'r_2'])
       await deps.fanout.subscribe(`room:${r}`, (_c, p) => relayed.push(p));

@@ -7,7 +7,13 @@
  * `typing`/`read` their kind's (src/budgets.ts); what `sync` sends spends the
  * user's history bytes. Over a budget: `rate_limited` with `retryAfterMs`.
  */
-import { createEvent, type EventSink, type Fanout, roomChannel } from '@parley/eventing';
+import {
+  createEvent,
+  type EventSink,
+  type Fanout,
+  type ParleyEvent,
+  roomChannel,
+} from '@parley/eventing';
 import {
   CLOSE_CODES,
   type ClientFrame,
@@ -20,9 +26,9 @@ import {
 import { asParleyError, type Logger, type ServiceClient } from '@parley/runtime';
 import type { Counter } from 'prom-client';
 import type { BudgetKind, UserBudgets } from '../budgets';
-import { lastSeqOf } from '../room-summaries';
+import type { KeyedBuckets } from '../middleware/http-rate-limit';
+import { readCommand } from '../reads';
 import type { Session } from './session';
-import type { TypingThrottle } from './typing-throttle';
 
 export interface FrameDeps {
   commands: EventSink;
@@ -32,7 +38,8 @@ export interface FrameDeps {
   log: Logger;
   refused: Counter<'code'>;
   budgets: UserBudgets;
-  typing: TypingThrottle;
+  /** One token per (user, room) per LIMITS.typingThrottleMs: a `typing` frame past it is dropped. */
+  typing: KeyedBuckets;
   /** The user's read marker of a room as this gateway knows it (undefined: not known). */
   markerOf?: (userId: string, roomId: string) => number | undefined;
 }
@@ -63,6 +70,9 @@ export const SENDS_IN_FLIGHT_MAX = 500;
 export const RESEND_ABSORB_MS = 10_000;
 
 type Ref = string | number | undefined;
+
+/** The CloudEvents source of what the gateway produces. */
+const SOURCE = 'connection-gateway';
 
 function refuse(s: Session, d: FrameDeps, code: ErrorCode, message: string, ref: Ref): void {
   d.refused.inc({ code });
@@ -215,7 +225,7 @@ export async function handleFrame(
             createEvent(
               'parley.message.send',
               { actorId: s.userId, roomId, clientMsgId, body: frame.body, acceptedTs: Date.now() },
-              { source: 'connection-gateway' },
+              { source: SOURCE },
             ),
           )
           .catch((err) => {
@@ -237,7 +247,7 @@ export async function handleFrame(
           return refuse(s, d, 'not_member', 'you are not a member of this room', undefined);
         }
         // Past the throttle: dropped without a word (the next one within the interval adds nothing).
-        if (!d.typing.take(s.userId, frame.roomId)) return;
+        if (!d.typing.take(`${s.userId}\n${frame.roomId}`).ok) return;
         await d.fanout.publish(roomChannel(frame.roomId), {
           kind: 'typing',
           roomId: frame.roomId,
@@ -269,37 +279,22 @@ export async function handleFrame(
  * a slow broker must not hold the socket's other frames.
  */
 async function read(s: Session, roomId: string, seq: number, d: FrameDeps): Promise<void> {
-  if (!(await d.isMember(roomId, s.userId))) {
-    return refuse(s, d, 'not_member', 'you are not a member of this room', undefined);
+  let event: ParleyEvent | null;
+  try {
+    // A seq at or below the marker known here is dropped: a repeated read costs no query or record.
+    event = await readCommand(d, s.userId, roomId, seq, SOURCE, d.markerOf?.(s.userId, roomId));
+  } catch (err) {
+    const e = asParleyError(err);
+    if (e.code !== 'not_member' && e.code !== 'bad_request') throw err;
+    return refuse(s, d, e.code, e.message, undefined);
   }
-  // At or below the marker known here: nothing would change (markers only grow), so nothing is
-  // looked up or produced. A client repeating its read costs no query and no Kafka record.
-  const known = d.markerOf?.(s.userId, roomId);
-  if (known !== undefined && seq <= known) return;
-  const lastSeq = await lastSeqOf(d.messages, roomId);
-  if (seq > lastSeq) {
-    return refuse(
-      s,
-      d,
-      'bad_request',
-      `seq ${seq} is past the last message of room ${roomId} (${lastSeq})`,
-      undefined,
-    );
-  }
-  d.commands
-    .emit(
-      createEvent(
-        'parley.notify.read',
-        { actorId: s.userId, roomId, seq, lastSeq },
-        { source: 'connection-gateway' },
-      ),
-    )
-    .catch((err) => {
-      const e = asParleyError(err);
-      d.log.warn({ code: e.code, reason: e.message, frame: 'read' }, 'read not produced');
-      d.refused.inc({ code: e.code });
-      s.send({ type: 'error', code: e.code, message: e.message });
-    });
+  if (!event) return;
+  d.commands.emit(event).catch((err) => {
+    const e = asParleyError(err);
+    d.log.warn({ code: e.code, reason: e.message, frame: 'read' }, 'read not produced');
+    d.refused.inc({ code: e.code });
+    s.send({ type: 'error', code: e.code, message: e.message });
+  });
 }
 
 /**

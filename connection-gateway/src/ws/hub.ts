@@ -39,7 +39,7 @@ export const UNREAD_COALESCE_MS = 1_000;
  * Is a room small enough for read receipts, presence and typing? A size this gateway does not know
  * (yet) counts as large: a missed frame is the safe mistake, a 10,000-socket burst is not.
  */
-const isSmall = (size: number | undefined) =>
+export const isSmall = (size: number | undefined): boolean =>
   size !== undefined && size <= LIMITS.liveSignalsRoomMaxMembers;
 
 export class Hub {
