@@ -304,3 +304,165 @@ describe('message-write', () => {
     expect(await store.lastSeq('r_1')).toBe(0);
   });
 });
+
+describe('message-write: concurrent events share a group commit', () => {
+  /** Records the batches the handler hands to appendMany. */
+  function recordBatches(store: MemoryMessageStore) {
+    const batches: string[][] = [];
+    const appendMany = store.appendMany.bind(store);
+    store.appendMany = async (inputs) => {
+      batches.push(inputs.map((i) => `${i.senderId}:${i.clientMsgId}`));
+      return appendMany(inputs);
+    };
+    return batches;
+  }
+
+  it('N concurrent events: one appendMany with N inputs, seqs in arrival order, each fanned out and emitted', async () => {
+    const t = setup();
+    const batches = recordBatches(t.store);
+    const commands = [0, 1, 2, 3, 4].map((i) =>
+      send({ actorId: i % 2 ? 'u_bob' : 'u_alice', clientMsgId: `c-${i}` }),
+    );
+    const statuses = await Promise.all(commands.map(async (c) => (await t.deliver(c)).status));
+    expect(statuses).toEqual([202, 202, 202, 202, 202]);
+    expect(batches).toEqual([
+      ['u_alice:c-0', 'u_bob:c-1', 'u_alice:c-2', 'u_bob:c-3', 'u_alice:c-4'],
+    ]);
+    const { messages } = await t.store.page('r_1', { limit: 10 });
+    expect(messages.map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual([
+      '1:c-0',
+      '2:c-1',
+      '3:c-2',
+      '4:c-3',
+      '5:c-4',
+    ]);
+    // The room sees them live in seq order; each fact is caused by its own command.
+    expect(t.fanout.published).toEqual(
+      messages.map((message) => ({ channel: 'room:r_1', payload: { kind: 'message', message } })),
+    );
+    expect(t.sink.emitted.map((e) => [e.id, e.causationid])).toEqual(
+      messages.map((m, i) => [`${m.id}.created`, commands[i]?.id]),
+    );
+    expect(await t.recent.range('r_1', { limit: 10, lastSeq: 5 })).toEqual({
+      messages,
+      hasMore: false,
+    });
+    const sizes = await t.registry.getSingleMetricAsString('parley_message_commit_batch_size');
+    expect(sizes).toMatch(/parley_message_commit_batch_size_count 1$/m);
+    expect(sizes).toMatch(/parley_message_commit_batch_size_sum 5$/m);
+  });
+
+  it('each event answers only after its own fact is emitted, whatever its batch mates do', async () => {
+    const t = setup();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const emit = t.sink.emit.bind(t.sink);
+    t.sink.emit = async (event) => {
+      if ((event.data as { message: { clientMsgId: string } }).message.clientMsgId === 'slow')
+        await held;
+      return emit(event);
+    };
+    const slow = Promise.resolve(t.deliver(send({ clientMsgId: 'slow' })));
+    let slowAnswered = false;
+    void slow.then(() => {
+      slowAnswered = true;
+    });
+    const fast = await Promise.all([
+      t.deliver(send({ clientMsgId: 'fast-1' })),
+      t.deliver(send({ actorId: 'u_bob', clientMsgId: 'fast-2' })),
+    ]);
+    expect(fast.map((r) => r.status)).toEqual([202, 202]);
+    // Stored and shown with the others, but not answered: its fact is not out yet.
+    expect(await t.store.lastSeq('r_1')).toBe(3);
+    expect(t.fanout.published).toHaveLength(3);
+    expect(slowAnswered).toBe(false);
+    expect(t.sink.emitted).toHaveLength(2);
+    release();
+    expect((await slow).status).toBe(202);
+    expect(t.sink.emitted).toHaveLength(3);
+  });
+
+  it('a failed commit fails every event of its batch (503): nothing shown or emitted; the redelivery stores each once', async () => {
+    const t = setup();
+    const appendMany = t.store.appendMany.bind(t.store);
+    let failures = 1;
+    t.store.appendMany = async (inputs) => {
+      if (failures-- > 0) throw new ParleyError('unavailable', 'both shards down');
+      return appendMany(inputs);
+    };
+    const commands = [0, 1, 2].map((i) => send({ clientMsgId: `c-${i}` }));
+    const first = await Promise.all(commands.map(async (c) => (await t.deliver(c)).status));
+    expect(first).toEqual([503, 503, 503]);
+    expect(await t.store.lastSeq('r_1')).toBe(0);
+    expect(t.fanout.published).toEqual([]);
+    expect(t.sink.emitted).toEqual([]);
+
+    const again = await Promise.all(commands.map(async (c) => (await t.deliver(c)).status));
+    expect(again).toEqual([202, 202, 202]);
+    const { messages } = await t.store.page('r_1', { limit: 10 });
+    expect(messages.map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual(['1:c-0', '2:c-1', '3:c-2']);
+    expect(t.fanout.published.map((p) => p.payload.kind)).toEqual([
+      'message',
+      'message',
+      'message',
+    ]);
+    expect(t.sink.emitted).toHaveLength(3);
+  });
+
+  it('a send refused on its own fails only its event; its batch mates are stored', async () => {
+    const t = setup();
+    const appendMany = t.store.appendMany.bind(t.store);
+    t.store.appendMany = async (inputs) => {
+      const outcomes = await appendMany(inputs.filter((i) => i.clientMsgId !== 'bad'));
+      return inputs.map((i) =>
+        i.clientMsgId === 'bad'
+          ? { status: 'rejected', reason: new ParleyError('conflict', 'message id taken') }
+          : (outcomes.shift() as (typeof outcomes)[number]),
+      );
+    };
+    const statuses = await Promise.all(
+      ['ok-1', 'bad', 'ok-2'].map(
+        async (id) => (await t.deliver(send({ clientMsgId: id }))).status,
+      ),
+    );
+    expect(statuses).toEqual([202, 400, 202]);
+    expect((await t.store.page('r_1', { limit: 10 })).messages.map((m) => m.clientMsgId)).toEqual([
+      'ok-1',
+      'ok-2',
+    ]);
+    expect(t.sink.emitted).toHaveLength(2);
+  });
+
+  it('a batch mixing a new send, a redelivery and a non-member: each takes its own path', async () => {
+    const t = setup();
+    const batches = recordBatches(t.store);
+    const retried = send({ actorId: 'u_bob', clientMsgId: 'b-1' });
+    expect((await t.deliver(retried)).status).toBe(202);
+    t.fanout.published = [];
+    const statuses = await Promise.all(
+      [
+        send({ clientMsgId: 'a-1' }),
+        retried,
+        send({ actorId: 'u_mallory', clientMsgId: 'x-1' }),
+        send({ clientMsgId: 'a-2' }),
+      ].map(async (c) => (await t.deliver(c)).status),
+    );
+    expect(statuses).toEqual([202, 202, 202, 202]);
+    // The refusal never reaches the store; the redelivery rides along and stores nothing.
+    expect(batches).toEqual([['u_bob:b-1'], ['u_alice:a-1', 'u_bob:b-1', 'u_alice:a-2']]);
+    expect(
+      (await t.store.page('r_1', { limit: 10 })).messages.map((m) => `${m.seq}:${m.clientMsgId}`),
+    ).toEqual(['1:b-1', '2:a-1', '3:a-2']);
+    expect(t.fanout.published.map((p) => `${p.channel} ${p.payload.kind}`).sort()).toEqual([
+      'room:r_1 message',
+      'room:r_1 message',
+      'user:u_bob ack',
+      'user:u_mallory send-rejected',
+    ]);
+    expect(
+      t.sink.emitted.map((e) => (e.data as { message: { seq: number } }).message.seq).sort(),
+    ).toEqual([1, 1, 2, 3]);
+  });
+});

@@ -5,6 +5,8 @@ export interface MessageWriteMetrics {
   storeLatency: Histogram;
   /** Recent-cache adds that failed (the cache then has a gap; reads fall back to MySQL). */
   cacheAddFailures: Counter;
+  /** Sends per group commit: 1 at low load, growing with it (group-commit.ts). */
+  commitBatchSize: Histogram;
 }
 
 /** @example createMessageWrite({ ...deps, metrics: messageWriteMetrics(registry) }) */
@@ -19,6 +21,12 @@ export function messageWriteMetrics(registry: Registry): MessageWriteMetrics {
     cacheAddFailures: new Counter({
       name: 'parley_recent_cache_add_failures_total',
       help: 'Stored messages whose recent-cache add failed',
+      registers: [registry],
+    }),
+    commitBatchSize: new Histogram({
+      name: 'parley_message_commit_batch_size',
+      help: 'Sends stored together in one group commit (one transaction per shard)',
+      buckets: [1, 2, 5, 10, 20, 50, 100],
       registers: [registry],
     }),
   };

@@ -4,7 +4,14 @@
  */
 import { LOGICAL_SHARDS, logicalShardOf, newId } from '@parley/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppendInput, MessageStore } from './message-store';
+import type { AppendInput, AppendOutcome, AppendResult, MessageStore } from './message-store';
+
+/** The result of a fulfilled outcome; throws the reason of a rejected one. */
+function ok(outcome: AppendOutcome | undefined): AppendResult {
+  if (!outcome) throw new Error('no outcome for this input');
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value;
+}
 
 export interface MessageStoreFixture {
   store: MessageStore;
@@ -206,6 +213,193 @@ export function describeMessageStoreContract(
       expect(s.get(upper)).toEqual({ lastSeq: 1, lastMessage: last.message });
       expect(s.get(empty)).toEqual({ lastSeq: 0 });
       expect((await store.summaries([])).size).toBe(0);
+    });
+
+    describe('appendMany (a group commit)', () => {
+      /** Each room's stored messages as `seq:clientMsgId`, ascending. */
+      const timeline = async (roomId: string) =>
+        (await store.page(roomId, { after: 0, limit: 1000 })).messages.map(
+          (m) => `${m.seq}:${m.clientMsgId}`,
+        );
+
+      it('a batch over rooms on both shard halves: each room takes its next seqs in input order, gap-free', async () => {
+        const a = roomInHalf('lower');
+        const b = roomInHalf('lower');
+        const c = roomInHalf('upper');
+        await fill(a, 2); // a's counter exists; b and c are new rooms
+        const inputs = [
+          send(a, 'u_a', 'a3'),
+          send(c, 'u_b', 'c1'),
+          send(a, 'u_b', 'a4'),
+          send(b, 'u_a', 'b1'),
+          send(c, 'u_a', 'c2'),
+          send(a, 'u_a', 'a5'),
+        ];
+        const outcomes = await store.appendMany(inputs);
+        expect(outcomes).toHaveLength(inputs.length);
+        const results = outcomes.map(ok);
+        // Outcome i answers input i, with what was stored for it.
+        results.forEach((r, i) => {
+          const input = inputs[i] as AppendInput;
+          expect(r.created).toBe(true);
+          expect(r.message).toEqual({
+            id: input.id,
+            roomId: input.roomId,
+            seq: r.message.seq,
+            senderId: input.senderId,
+            body: input.body,
+            ts: input.ts,
+            clientMsgId: input.clientMsgId,
+          });
+        });
+        expect(results.map((r) => r.message.seq)).toEqual([3, 1, 4, 1, 2, 5]);
+        expect(await timeline(a)).toEqual(['1:c1', '2:c2', '3:a3', '4:a4', '5:a5']);
+        expect(await timeline(b)).toEqual(['1:b1']);
+        expect(await timeline(c)).toEqual(['1:c1', '2:c2']);
+        expect(await store.lastSeq(a)).toBe(5);
+        // The next single append continues each room where the batch ended.
+        expect((await store.append(send(a, 'u_a', 'a6'))).message.seq).toBe(6);
+        expect((await store.append(send(c, 'u_a', 'c3'))).message.seq).toBe(3);
+      });
+
+      it('a key twice in one batch stores one message: the second answers created=false with it and takes no seq', async () => {
+        const room = newId('r');
+        const first = send(room, 'u_a', 'twice', 'the first body');
+        const outcomes = await store.appendMany([
+          first,
+          send(room, 'u_a', 'twice', 'the resent body'),
+          send(room, 'u_b', 'twice'), // another sender's key
+          send(room, 'u_a', 'after'),
+        ]);
+        const [one, again, other, after] = outcomes.map(ok);
+        expect(one?.created).toBe(true);
+        expect(again).toEqual({ created: false, message: one?.message });
+        expect(again?.message.body).toBe('the first body');
+        expect([other?.created, other?.message.seq]).toEqual([true, 2]);
+        expect([after?.created, after?.message.seq]).toEqual([true, 3]);
+        expect(await timeline(room)).toEqual(['1:twice', '2:twice', '3:after']);
+        expect(await store.lastSeq(room)).toBe(3);
+        expect((await store.append(send(room, 'u_a', 'next'))).message.seq).toBe(4);
+      });
+
+      it('retries of stored sends in a batch answer with the stored message; the new ones take the next seqs, no gap', async () => {
+        const lower = roomInHalf('lower');
+        const upper = roomInHalf('upper');
+        const stored = await store.append(send(lower, 'u_a', 'k1', '안녕하세요 👋 first'));
+        await store.append(send(lower, 'u_b', 'k2'));
+        const storedUpper = await store.append(send(upper, 'u_a', 'q1'));
+        const results = (
+          await store.appendMany([
+            send(lower, 'u_a', 'n1'),
+            send(lower, 'u_a', 'k1', 'a retried body'),
+            send(upper, 'u_a', 'q1'),
+            send(upper, 'u_b', 'q2'),
+            send(lower, 'u_b', 'n2'),
+            send(lower, 'u_a', 'k1'),
+          ])
+        ).map(ok);
+        expect(results.map((r) => [r.created, r.message.seq])).toEqual([
+          [true, 3],
+          [false, 1],
+          [false, 1],
+          [true, 2],
+          [true, 4],
+          [false, 1],
+        ]);
+        expect(results[1]?.message).toEqual(stored.message);
+        expect(results[5]?.message).toEqual(stored.message);
+        expect(results[2]?.message).toEqual(storedUpper.message);
+        expect(await timeline(lower)).toEqual(['1:k1', '2:k2', '3:n1', '4:n2']);
+        expect(await store.lastSeq(lower)).toBe(4);
+        expect(await store.lastSeq(upper)).toBe(2);
+        expect((await store.append(send(lower, 'u_a', 'n3'))).message.seq).toBe(5);
+        expect((await store.append(send(upper, 'u_a', 'q3'))).message.seq).toBe(3);
+
+        // The same in a batch of one room.
+        const one = (
+          await store.appendMany([send(upper, 'u_a', 'q1'), send(upper, 'u_a', 'q4')])
+        ).map(ok);
+        expect(one.map((r) => [r.created, r.message.seq])).toEqual([
+          [false, 1],
+          [true, 4],
+        ]);
+        expect(await store.lastSeq(upper)).toBe(4);
+      });
+
+      it('a batch with nothing new changes nothing; an empty batch answers nothing', async () => {
+        const room = newId('r');
+        await fill(room, 2);
+        const results = (
+          await store.appendMany([send(room, 'u_a', 'c2'), send(room, 'u_a', 'c1')])
+        ).map(ok);
+        expect(results.map((r) => [r.created, r.message.seq])).toEqual([
+          [false, 2],
+          [false, 1],
+        ]);
+        expect(await store.lastSeq(room)).toBe(2);
+        expect((await store.append(send(room, 'u_a', 'c3'))).message.seq).toBe(3);
+        expect(await store.appendMany([])).toEqual([]);
+      });
+
+      it('an input whose message id is taken fails alone; the rest of its batch is stored, gap-free', async () => {
+        const taken = await store.append(send(roomInHalf('lower'), 'u_a', 'c1'));
+        const room = roomInHalf('lower');
+        const other = roomInHalf('upper');
+        const twin = send(room, 'u_b', 'y');
+        const outcomes = await store.appendMany([
+          send(room, 'u_a', 'x'),
+          { ...send(room, 'u_a', 'bad'), id: taken.message.id },
+          send(other, 'u_a', 'z'),
+          twin,
+          { ...send(room, 'u_c', 'twin'), id: twin.id }, // the same id twice in the batch
+          send(room, 'u_a', 'w'),
+        ]);
+        expect(outcomes.map((o) => o.status)).toEqual([
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+        ]);
+        for (const i of [1, 4]) {
+          expect((outcomes[i] as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict' });
+        }
+        expect(await timeline(room)).toEqual(['1:x', '2:y', '3:w']);
+        expect(await store.lastSeq(room)).toBe(3);
+        expect(await timeline(other)).toEqual(['1:z']);
+        expect(await store.find(room, 'u_a', 'bad')).toBeUndefined();
+      });
+
+      it("concurrent batches and single appends on the same rooms: gap-free seqs, each sender's order", async () => {
+        const rooms = [roomInHalf('lower'), roomInHalf('upper'), roomInHalf('lower')];
+        const batcher = async (sender: string) => {
+          for (let b = 0; b < 10; b++) {
+            const batch = Array.from({ length: 6 }, (_, i) =>
+              send(rooms[i % 3] as string, sender, `${sender}-${b * 6 + i}`),
+            );
+            for (const o of await store.appendMany(batch)) ok(o);
+          }
+        };
+        const single = async () => {
+          for (let i = 0; i < 30; i++)
+            await store.append(send(rooms[0] as string, 'u_s', `u_s-${i}`));
+        };
+        await Promise.all([batcher('u_a'), batcher('u_b'), single()]);
+        for (const [r, room] of rooms.entries()) {
+          const { messages } = await store.page(room, { after: 0, limit: 1000 });
+          const n = 40 + (r === 0 ? 30 : 0);
+          expect(seqs(messages)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+          expect(new Set(messages.map((m) => m.id)).size).toBe(n);
+          expect(await store.lastSeq(room)).toBe(n);
+          for (const sender of ['u_a', 'u_b', 'u_s']) {
+            const mine = messages
+              .filter((m) => m.senderId === sender)
+              .map((m) => Number(m.clientMsgId.split('-')[1]));
+            expect(mine).toEqual([...mine].sort((x, y) => x - y));
+          }
+        }
+      });
     });
 
     // Ids are random (newId); the unique key is a backstop, enforced per physical shard.

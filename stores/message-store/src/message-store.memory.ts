@@ -2,6 +2,7 @@ import type { Message } from '@parley/protocol';
 import { ParleyError } from '@parley/runtime';
 import {
   type AppendInput,
+  type AppendOutcome,
   type AppendResult,
   type MessageStore,
   type Page,
@@ -20,14 +21,30 @@ const copy = (m: Message): Message => ({ ...m });
 
 /**
  * The embedded mode's message store: one array per room in this process. Each
- * append runs without an await between the idempotency check and the insert,
- * so concurrent appends are serialised exactly like the MySQL row lock does.
+ * append (and each batch) runs without an await between the idempotency check
+ * and the insert, so concurrent appends are serialised exactly like the MySQL
+ * row lock does.
  */
 export class MemoryMessageStore implements MessageStore {
   private readonly rooms = new Map<string, RoomLog>();
   private readonly ids = new Set<string>();
 
   async append(input: AppendInput): Promise<AppendResult> {
+    return this.appendNow(input);
+  }
+
+  /** One input after the other, synchronously: the reference semantics of a batch. */
+  async appendMany(inputs: readonly AppendInput[]): Promise<AppendOutcome[]> {
+    return inputs.map((input): AppendOutcome => {
+      try {
+        return { status: 'fulfilled', value: this.appendNow(input) };
+      } catch (reason) {
+        return { status: 'rejected', reason };
+      }
+    });
+  }
+
+  private appendNow(input: AppendInput): AppendResult {
     let room = this.rooms.get(input.roomId);
     if (!room) {
       room = { messages: [], byClientKey: new Map() };

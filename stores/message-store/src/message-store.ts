@@ -24,6 +24,13 @@ export interface AppendResult {
 }
 
 /**
+ * One input's answer from `appendMany`, in the shape of `Promise.allSettled`:
+ * its AppendResult, or the error that failed it (a ParleyError: `conflict`
+ * for a message id that is taken, `unavailable` when its shard failed).
+ */
+export type AppendOutcome = PromiseSettledResult<AppendResult>;
+
+/**
  * A history window. `before` and `after` are seqs (exclusive); without either,
  * the latest page. At most one of them is set.
  */
@@ -56,6 +63,19 @@ export interface MessageStore {
    * @example const { message, created } = await store.append({ id: newId('m'), roomId, senderId, clientMsgId, body, ts: Date.now() });
    */
   append(input: AppendInput): Promise<AppendResult>;
+  /**
+   * Stores many messages at once (a group commit), with exactly the semantics
+   * of appending them one after the other in input order: each room's new
+   * messages take its next seqs in input order, gap-free; an input whose
+   * (roomId, senderId, clientMsgId) is already stored — or appears earlier in
+   * the same batch — stores nothing and answers `created: false` with that
+   * message. Answers one outcome per input, in input order, and never rejects
+   * as a whole: an input refused on its own (a taken message id) fails alone,
+   * and a shard that fails fails only the inputs of its rooms. An input that
+   * failed stored nothing.
+   * @example const outcomes = await store.appendMany(inputs); // outcomes[i] answers inputs[i]
+   */
+  appendMany(inputs: readonly AppendInput[]): Promise<AppendOutcome[]>;
   /** The message a sender stored under a clientMsgId, if any. */
   find(roomId: string, senderId: string, clientMsgId: string): Promise<Message | undefined>;
   /** One page of a room's history; see PageQuery. */

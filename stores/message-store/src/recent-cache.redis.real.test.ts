@@ -62,4 +62,40 @@ describe('RedisRecentCache storage', () => {
     expect(await cache.range(room, { limit: 2, lastSeq: 2 })).toBeUndefined();
     expect(await cache.range(room, { limit: 1, lastSeq: 1 })).toMatchObject({ hasMore: false });
   });
+
+  it('a message added again with other content (an edit) replaces the one at its seq', async () => {
+    const room = newId('r');
+    const m = {
+      id: 'm_1',
+      roomId: room,
+      seq: 3,
+      senderId: 'u_a',
+      body: 'x',
+      ts: 1,
+      clientMsgId: 'c',
+    };
+    await cache.add(m);
+    await cache.add({ ...m, body: 'edited', editedTs: 2 });
+    expect(await redis.zrange(prefix + room, 0, -1)).toEqual([
+      JSON.stringify({ ...m, body: 'edited', editedTs: 2 }),
+    ]);
+  });
+
+  it('adds issued in one turn go out in one auto-pipelined write (not one MULTI each)', async () => {
+    const room = newId('r');
+    const adds = [1, 2, 3].map((seq) =>
+      cache.add({
+        id: `m_${seq}`,
+        roomId: room,
+        seq,
+        senderId: 'u_a',
+        body: 'x',
+        ts: 1,
+        clientMsgId: `c${seq}`,
+      }),
+    );
+    expect(redis.autoPipelineQueueSize).toBe(3);
+    await Promise.all(adds);
+    expect(await redis.zcard(prefix + room)).toBe(3);
+  });
 });

@@ -32,28 +32,59 @@ function decode(member: string): Message | undefined {
 }
 
 /**
+ * One add, atomically: replace whatever holds this seq (a re-add, or a later
+ * edit), trim the oldest, renew the expiry. A script rather than MULTI/EXEC
+ * because it is one command, which the client's auto-pipelining sends
+ * together with the other commands of the same turn (a MULTI always goes on
+ * its own): the adds of a whole group commit leave in one write.
+ * KEYS[1] the room's set; ARGV seq, member, the trim's stop rank, ttl.
+ */
+const ADD_SCRIPT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+/** The client with ADD_SCRIPT defined on it (ioredis `defineCommand`: EVALSHA, EVAL when not loaded). */
+type WithRecentAdd = Redis & {
+  parleyRecentAdd(
+    key: string,
+    seq: number,
+    member: string,
+    stop: number,
+    ttl: number,
+  ): Promise<unknown>;
+};
+
+/**
  * The recent cache in Redis: per room a sorted set `<prefix><roomId>` scored
  * by seq, whose members are the messages' JSON, trimmed to the newest RECENT_MAX.
  */
 export class RedisRecentCache implements RecentCache {
+  private readonly scripted: WithRecentAdd;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'parley:recent:',
-  ) {}
+  ) {
+    // Defined on the shared client once; every cache over it uses the same command.
+    if (!('parleyRecentAdd' in redis))
+      redis.defineCommand('parleyRecentAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
+    this.scripted = redis as WithRecentAdd;
+  }
 
   async add(message: Message): Promise<void> {
-    const key = this.prefix + message.roomId;
-    // Replace whatever holds this seq (a re-add, or a later edit), then trim the oldest.
-    const results = await this.redis
-      .multi()
-      .zremrangebyscore(key, message.seq, message.seq)
-      .zadd(key, message.seq, encode(message))
-      .zremrangebyrank(key, 0, -(RECENT_MAX + 1))
-      .expire(key, RECENT_TTL_SECONDS)
-      .exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) {
-      throw new ParleyError('unavailable', 'recent cache: add failed', { cause: failed?.[0] });
+    try {
+      await this.scripted.parleyRecentAdd(
+        this.prefix + message.roomId,
+        message.seq,
+        encode(message),
+        -(RECENT_MAX + 1),
+        RECENT_TTL_SECONDS,
+      );
+    } catch (err) {
+      throw new ParleyError('unavailable', 'recent cache: add failed', { cause: err });
     }
   }
 
