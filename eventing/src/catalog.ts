@@ -34,8 +34,15 @@ export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 /** The dead-letter topic of a topic. */
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 
-/** Partitions per topic when the project's scripts create them. */
-export const TOPIC_PARTITIONS = 6;
+/**
+ * Partitions per topic when the project's scripts create (or grow) them. A room is one key is one
+ * partition, and an ordered KafkaSource hands a partition's events over one at a time, so this is
+ * how many rooms' commands are processed at once — and how many message-write can store in one
+ * group commit. With 6, eight busy rooms shared five partitions and three quarters of the sends in
+ * flight waited in Kafka (perf/results, issue 12); 24 keeps busy rooms apart and divides evenly
+ * over 1, 2, 3, 4, 6, 8 or 12 consumers. Raising it moves keys: docs/operations.md.
+ */
+export const TOPIC_PARTITIONS = 24;
 
 /** Who asked: the authenticated user the gateway saw, carried by every command. */
 const Actor = { actorId: IdSchema };

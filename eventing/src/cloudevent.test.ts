@@ -43,6 +43,14 @@ describe('CloudEvent bindings', () => {
     expect(fromHttp(new Headers(headers), body)).toEqual(event);
   });
 
+  it('Kafka to HTTP binary mode carries the record value unchanged as the body', () => {
+    const record = toKafkaRecord(event);
+    const read = fromKafkaRecord(record);
+    const { headers, body } = toHttpBinary(read, record.value);
+    expect(body).toBe(record.value);
+    expect(fromHttp(new Headers(headers), body)).toEqual(event);
+  });
+
   it('binary mode headers are read case-insensitively through Headers', () => {
     const { headers, body } = toHttpBinary(event);
     const upper = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v]));

@@ -123,14 +123,20 @@ function attributesOf(event: ParleyEvent): Record<string, string> {
   return out;
 }
 
-/** HTTP binary content mode: attributes in `ce-` headers, data as the JSON body. */
-export function toHttpBinary(event: ParleyEvent): {
+/**
+ * HTTP binary content mode: attributes in `ce-` headers, data as the JSON body (`body` if given:
+ * the data's JSON as it was read, e.g. a Kafka record's value, not serialized again).
+ */
+export function toHttpBinary(
+  event: ParleyEvent,
+  body?: string,
+): {
   headers: Record<string, string>;
   body: string;
 } {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const [k, v] of Object.entries(attributesOf(event))) headers[`ce-${k}`] = v;
-  return { headers, body: JSON.stringify(event.data) };
+  return { headers, body: body ?? JSON.stringify(event.data) };
 }
 
 /**

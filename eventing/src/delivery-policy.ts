@@ -19,6 +19,25 @@ export interface DeliveryPolicy {
 }
 
 /**
+ * How a KafkaSource hands a partition's records to its sink (Knative's KafkaSource `spec.ordering`;
+ * Knative offers exactly these two, and no batch delivery):
+ * - `ordered`: one record at a time per partition, the next only after the sink answered the one
+ *   before (Knative's default for a KafkaSource);
+ * - `unordered`: records are posted as they are read, several at once, in any order, up to
+ *   `max.poll.records` in flight per consumer; the committed offset of a partition still only
+ *   moves to its lowest record not yet answered, so a crash redelivers and nothing is lost.
+ */
+export type DeliveryOrdering = 'ordered' | 'unordered';
+
+/**
+ * Records an unordered KafkaSource has in flight at most: Knative's dispatcher polls again only
+ * while fewer than the consumer's `max.poll.records` are in flight, 50 in its
+ * `config-kafka-source-data-plane` ConfigMap. (It may then take up to one more poll's worth; the
+ * stand-in keeps to the bound.)
+ */
+export const DEFAULT_MAX_POLL_RECORDS = 50;
+
+/**
  * Transient failures (a network error, a timeout, 408, 429, 5xx) are retried for 3.5 minutes —
  * waits of 1 s, 2 s, … 20 s — before a record is dead-lettered: long enough to ride out a restart
  * of a function, a database or Elasticsearch, which the fault suite does. A refusal (another 4xx)

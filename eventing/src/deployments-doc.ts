@@ -5,7 +5,7 @@
  * committed page differs from what this renders.
  */
 import { writeFileSync } from 'node:fs';
-import { DEFAULT_DELIVERY, retryWindowMs } from './delivery-policy';
+import { DEFAULT_DELIVERY, DEFAULT_MAX_POLL_RECORDS, retryWindowMs } from './delivery-policy';
 import { CLOUDEVENT_FUNCTIONS, DEPLOYMENTS, ENV, type EnvName, sourcesOf } from './deployments';
 
 const code = (s: string) => `\`${s}\``;
@@ -23,14 +23,14 @@ export function renderDeploymentsDoc(): string {
     '',
     '## Deployables',
     '',
-    '| name | kind | folder | trigger (topics → consumer group) | emits | scaling | why |',
+    '| name | kind | folder | trigger (topic → consumer group, ordering) | emits | scaling | why |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const d of DEPLOYMENTS) {
     const trigger =
       d.kind === 'cloudevent'
         ? sourcesOf(d)
-            .map((x) => `${code(x.topic)} → ${code(x.consumerGroup)}`)
+            .map((x) => `${code(x.topic)} → ${code(x.consumerGroup)}, ${x.ordering}`)
             .join('<br>')
         : '—';
     const emits = 'emits' in d ? code(d.emits) : '—';
@@ -42,7 +42,23 @@ export function renderDeploymentsDoc(): string {
     '',
     '## Delivery',
     '',
-    'Each KafkaSource delivers its partitions in order and retries a failed delivery (a network error, a',
+    "Each KafkaSource has one of the two orderings Knative's KafkaSource offers (`spec.ordering`; there is",
+    'no batch delivery). `ordered` (the default) posts one event at a time per partition, the next',
+    "once the function answered: per-room seqs and each sender's order rest on it, so every command",
+    `topic is ordered. \`unordered\` posts events as they are read, up to \`max.poll.records\` (${DEFAULT_MAX_POLL_RECORDS}) in`,
+    'flight at once, answered in any order; offsets are still committed only up to the lowest event not yet',
+    'answered, so a crash redelivers and nothing is lost. Sources delivered unordered:',
+    '',
+    '| function | topic | why order does not matter |',
+    '| --- | --- | --- |',
+  );
+  for (const d of CLOUDEVENT_FUNCTIONS) {
+    const u = d.trigger.unordered;
+    if (u) for (const t of u.topics) lines.push(`| ${code(d.name)} | ${code(t)} | ${u.why} |`);
+  }
+  lines.push(
+    '',
+    'Each source retries a failed delivery (a network error, a',
     'timeout, 408, 429 or 5xx) before it dead-letters the record to `<topic>.dlq`. The default is',
     `${DEFAULT_DELIVERY.retry} retries, ${DEFAULT_DELIVERY.backoffPolicy} from ${DEFAULT_DELIVERY.backoffDelayMs} ms (${(retryWindowMs(DEFAULT_DELIVERY) / 1000).toFixed(0)} s of waits), long enough to ride out`,
     'a restart of a function, a database or Elasticsearch; a refusal (another 4xx) is dead-lettered at once.',

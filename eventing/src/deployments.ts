@@ -11,7 +11,7 @@
  * tests that check each of those against it.
  */
 import { TOPICS, type Topic } from './catalog';
-import type { BackoffPolicy } from './delivery-policy';
+import type { BackoffPolicy, DeliveryOrdering } from './delivery-policy';
 
 /** How a variable reaches a deployable on Kubernetes. */
 export type EnvSource =
@@ -300,14 +300,21 @@ export interface HttpFunction extends DeployableBase {
 export interface CloudEventFunctionDeployable extends DeployableBase {
   kind: 'cloudevent';
   /**
-   * What triggers it: its topics and consumer group, ordered delivery. One KafkaSource per topic
-   * (`sourcesOf`): Knative gives a source one dead-letter sink, and a record's dead letter goes to
-   * its own topic's `<topic>.dlq`.
+   * What triggers it: its topics and consumer group, and how each topic is delivered. One
+   * KafkaSource per topic (`sourcesOf`): Knative gives a source one dead-letter sink, and a
+   * record's dead letter goes to its own topic's `<topic>.dlq`.
    */
   trigger: {
     topics: readonly Topic[];
     /** The consumer group of a one-topic trigger; with several topics, each source's is `<group>.<topic tail>`. */
     consumerGroup: string;
+    /**
+     * The trigger topics delivered unordered (Knative's `spec.ordering: unordered`: up to
+     * `max.poll.records` events in flight at once, in any order, instead of one per partition),
+     * and why this function's result does not depend on their order. Every other topic is
+     * delivered ordered (one event at a time per partition, in offset order).
+     */
+    unordered?: { topics: readonly Topic[]; why: string };
     /**
      * Its own retry policy instead of the default (DEFAULT_DELIVERY: 20 retries, linear from 1 s,
      * 3.5 minutes before a record is dead-lettered), with the reason. `backoffMaxMs` keeps the
@@ -419,7 +426,14 @@ export const DEPLOYMENTS = [
         'SEARCH_REFRESH_INTERVAL',
       ],
     },
-    trigger: { topics: [TOPICS.messageEvents], consumerGroup: groupOf('message-index') },
+    trigger: {
+      topics: [TOPICS.messageEvents],
+      consumerGroup: groupOf('message-index'),
+      unordered: {
+        topics: [TOPICS.messageEvents],
+        why: 'a message is written at the version its event carries (external versioning): a repeated or older event is a no-op, so the index ends the same in any order; many events at hand make bigger bulks',
+      },
+    },
     scaling: 'scale-to-zero',
     scalingWhy:
       'indexing is asynchronous (search lag ~1 s); Kafka holds the events while it starts',
@@ -447,6 +461,10 @@ export const DEPLOYMENTS = [
     trigger: {
       topics: [TOPICS.messageEvents, TOPICS.roomEvents, TOPICS.notifyCommands],
       consumerGroup: groupOf('notify'),
+      unordered: {
+        topics: [TOPICS.messageEvents],
+        why: "message facts only raise the sender's read marker (GREATEST) and add mentions, one row per (user, message): any order leaves the same markers and inbox. Its room events and read commands stay ordered: they are few, and a user's reads publish marker changes to their sockets in the order they were applied",
+      },
     },
     scaling: 'scale-to-zero',
     scalingWhy:
@@ -536,13 +554,15 @@ export function deployment<N extends DeployableName>(
   return d as Extract<(typeof DEPLOYMENTS)[number], { name: N }>;
 }
 
-/** One KafkaSource of a CloudEvent function: one topic, its own consumer group. */
+/** One KafkaSource of a CloudEvent function: one topic, its own consumer group, its ordering. */
 export interface TriggerSource {
   /** `<function>` for a one-topic trigger, else `<function>-<topic tail>` (the resource and process name). */
   name: string;
   function: string;
   topic: Topic;
   consumerGroup: string;
+  /** Knative's `spec.ordering` of this source: unordered if the trigger says so for its topic. */
+  ordering: DeliveryOrdering;
 }
 
 /** `parley.message.events` → `message-events`. */
@@ -555,14 +575,19 @@ const topicTail = (topic: string) => topic.replace(/^parley\./, '').replaceAll('
  * @example sourcesOf(deployment('notify')).map((s) => s.consumerGroup) // ['parley-notify.message-events', …]
  */
 export function sourcesOf(d: CloudEventFunctionDeployable): TriggerSource[] {
-  const { topics, consumerGroup } = d.trigger;
-  if (topics.length === 1)
-    return [{ name: d.name, function: d.name, topic: topics[0] as Topic, consumerGroup }];
+  const { topics, consumerGroup, unordered } = d.trigger;
+  const ordering = (topic: Topic): DeliveryOrdering =>
+    unordered?.topics.includes(topic) ? 'unordered' : 'ordered';
+  if (topics.length === 1) {
+    const topic = topics[0] as Topic;
+    return [{ name: d.name, function: d.name, topic, consumerGroup, ordering: ordering(topic) }];
+  }
   return topics.map((topic) => ({
     name: `${d.name}-${topicTail(topic)}`,
     function: d.name,
     topic,
     consumerGroup: `${consumerGroup}.${topicTail(topic)}`,
+    ordering: ordering(topic),
   }));
 }
 

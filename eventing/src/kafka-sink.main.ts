@@ -7,6 +7,7 @@
  */
 import { serve } from '@hono/node-server';
 import { createLogger, createMetricsRegistry, loadConfig } from '@parley/runtime';
+import { Histogram } from 'prom-client';
 import { KafkaSinkConfig } from './kafka/config';
 import { createKafka, ensureTopics, kafkaEventSink } from './kafka/kafka';
 import { createKafkaSinkApp } from './kafka/kafka-sink';
@@ -16,7 +17,16 @@ const cfg = loadConfig(KafkaSinkConfig);
 const log = createLogger('kafka-sink');
 const registry = createMetricsRegistry('kafka-sink');
 const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-sink', log });
-const sink = kafkaEventSink(kafka);
+const batchSize = new Histogram({
+  name: 'parley_sink_produce_batch_records',
+  help: 'Records per produce request (the POSTs that shared one)',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 500],
+  registers: [registry],
+});
+const sink = kafkaEventSink(kafka, {
+  lingerMs: cfg.PRODUCE_LINGER_MS,
+  onBatch: (n) => batchSize.observe(n),
+});
 
 try {
   await ensureTopics(kafka);

@@ -30,6 +30,9 @@ const source = createKafkaSource({
   timeoutMs: cfg.DELIVERY_TIMEOUT_MS,
   sessionTimeoutMs: cfg.CONSUMER_SESSION_TIMEOUT_MS,
   fromBeginning: cfg.INITIAL_OFFSET === 'earliest',
+  ordering: cfg.DELIVERY_ORDERING,
+  maxPollRecords: cfg.MAX_POLL_RECORDS,
+  fetchLingerMs: cfg.FETCH_LINGER_MS,
   registry,
   log,
 });

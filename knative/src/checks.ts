@@ -396,11 +396,11 @@ function checkKafkaSource(
     );
   if (s.sink?.ref?.apiVersion !== 'serving.knative.dev/v1' || s.sink?.ref?.kind !== 'Service')
     problems.push(`${where}: sink must be the Knative Service ${d.name}`);
-  if (
-    src.metadata?.annotations?.['kafka.eventing.knative.dev/delivery.order'] !== 'ordered' ||
-    s.ordering !== 'ordered'
-  )
-    problems.push(`${where}: delivery must be ordered (annotation and spec.ordering)`);
+  const ordering = src.metadata?.annotations?.['kafka.eventing.knative.dev/delivery.order'];
+  if (ordering !== source.ordering || s.ordering !== source.ordering)
+    problems.push(
+      `${where}: delivery ${s.ordering} (annotation ${ordering}), the table says ${source.ordering} (annotation and spec.ordering)`,
+    );
   if (s.initialOffset !== 'earliest')
     problems.push(`${where}: initialOffset must be earliest, like the stand-in`);
   const del = s.delivery ?? {};

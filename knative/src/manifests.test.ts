@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEPLOYMENTS, type Deployable } from '@parley/eventing/deployments';
+import { DEPLOYMENTS, type Deployable, TRIGGER_SOURCES } from '@parley/eventing/deployments';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { backoffCapBites, checkAgainstTable, checkEnv } from './checks';
 import { BASE_DIR, staleFiles } from './generate';
@@ -222,6 +222,32 @@ describe('against the deployment table, the catalog and the stand-in', () => {
     expect(problems).toMatch(/deadLetterSink must be the KafkaSink of parley.message.commands.dlq/);
     expect(problems).toMatch(
       /SinkBinding room-ops: sink must be the KafkaSink of parley.room.events/,
+    );
+  });
+
+  it("sets each KafkaSource's ordering from the table, and catches one that drifted", () => {
+    const objs = committedBase();
+    const sourceOf = (name: string) =>
+      objs.find((o) => o.kind === 'KafkaSource' && o.metadata.name === name) as Json;
+    for (const x of TRIGGER_SOURCES) {
+      const src = sourceOf(x.name);
+      expect(src.spec.ordering, x.name).toBe(x.ordering);
+      expect(src.metadata.annotations['kafka.eventing.knative.dev/delivery.order']).toBe(
+        x.ordering,
+      );
+    }
+    // Commands keep their order (per-room seqs, each sender's order); message facts need none.
+    expect(sourceOf('message-write').spec.ordering).toBe('ordered');
+    expect(sourceOf('message-index').spec.ordering).toBe('unordered');
+    sourceOf('message-write').spec.ordering = 'unordered';
+    sourceOf('message-index').metadata.annotations['kafka.eventing.knative.dev/delivery.order'] =
+      'ordered';
+    const problems = checkAgainstTable(objs).join('\n');
+    expect(problems).toMatch(
+      /KafkaSource message-write: delivery unordered .*the table says ordered/,
+    );
+    expect(problems).toMatch(
+      /KafkaSource message-index: delivery unordered \(annotation ordered\), the table says unordered/,
     );
   });
 

@@ -5,8 +5,8 @@
  *
  * What each deployable becomes:
  * - function (http / cloudevent): a Knative Service; its `migrate` step a Job;
- * - cloudevent function: a KafkaSource (its trigger topics, consumer group, ordered delivery, the
- *   stand-in's retry policy, dead letters to a KafkaSink for `<topic>.dlq`);
+ * - cloudevent function: a KafkaSource per trigger topic (its consumer group, the table's
+ *   `spec.ordering`, the stand-in's retry policy, dead letters to a KafkaSink for `<topic>.dlq`);
  * - a function with K_SINK: a SinkBinding pointing it at the KafkaSink of its `emits` topic;
  * - gateway: Deployment + Service + HorizontalPodAutoscaler + PodDisruptionBudget;
  * and every pod serves `/metrics` on the private METRICS_PORT only (settings.ts), annotated for
@@ -280,15 +280,15 @@ function kafkaSource(fn: CloudEventFunctionDeployable, source: TriggerSource): K
     metadata: {
       name: source.name,
       labels: labels(fn.name, 'kafka-source'),
-      // Read by older data planes; `spec.ordering` by current ones.
-      annotations: { 'kafka.eventing.knative.dev/delivery.order': 'ordered' },
+      // Read by older data planes; `spec.ordering` by current ones. Both from the table.
+      annotations: { 'kafka.eventing.knative.dev/delivery.order': source.ordering },
     },
     spec: {
       bootstrapServers: [KAFKA_BOOTSTRAP],
       topics: [topic],
       consumerGroup: source.consumerGroup,
       initialOffset: DELIVERY.initialOffset,
-      ordering: 'ordered',
+      ordering: source.ordering,
       sink: { ref: { apiVersion: KNATIVE_SERVING, kind: 'Service', name: fn.name } },
       delivery: {
         retry: deliveryOf(fn).retry,

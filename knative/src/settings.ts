@@ -125,15 +125,19 @@ export const CONFIG_VALUES: Record<ConfigEnvName, string> = {
  *   hard `containerConcurrency` 50 keeps a burst queued in the queue-proxy/activator rather than
  *   in the event loop of an overloaded pod. `max-scale` 10 bounds the database connections
  *   (10 per physical shard per pod, runtime/src/mysql/sharded-mysql.ts).
- * - CloudEvent functions are fed by an ordered KafkaSource: at most one event per partition is in
- *   flight, so at most TOPIC_PARTITIONS per function. message-write spends ~10 ms of CPU and about
- *   as long waiting on MySQL/Redis per message (perf/results/README.md), so two in flight keep a
- *   core busy: `target` 2 spreads the 6 partitions over up to 3 pods, and `max-scale` =
- *   TOPIC_PARTITIONS because a pod beyond one per partition would never get an event.
+ * - CloudEvent functions are fed by KafkaSources. An ordered one has at most one event per
+ *   partition in flight, so at most TOPIC_PARTITIONS (24) per function. message-write spends
+ *   ~10 ms of CPU and about as long waiting on MySQL/Redis per message (perf/results/README.md),
+ *   so two in flight keep a core busy: `target` 2; a pod beyond one per partition would never get
+ *   an event, and like the HTTP functions' 10 `max-scale` bounds the MySQL connections (10 per
+ *   physical shard per pod), so it is the smaller of the two. An unordered source (message-index,
+ *   notify's message events) has up to `max.poll.records` (50) in flight instead; the same bounds
+ *   hold them to a few pods, with the excess queued in front of them (containerConcurrency). Not
+ *   yet tuned on a cluster.
  */
 export const AUTOSCALING = {
   http: { target: 10, containerConcurrency: 50, maxScale: 10 },
-  cloudevent: { target: 2, containerConcurrency: 10, maxScale: TOPIC_PARTITIONS },
+  cloudevent: { target: 2, containerConcurrency: 10, maxScale: Math.min(TOPIC_PARTITIONS, 10) },
 } as const;
 
 /** How long the last pod of a scale-to-zero function stays after its last request. */

@@ -99,8 +99,17 @@ describe('the deployment table', () => {
           function: d.name,
           topic: d.trigger.topics[0],
           consumerGroup: d.trigger.consumerGroup,
+          ordering: d.trigger.unordered?.topics.some((t) => t === d.trigger.topics[0])
+            ? 'unordered'
+            : 'ordered',
         },
       ]);
+    // Only a trigger topic can be unordered, and commands always keep their order.
+    for (const d of CLOUDEVENT_FUNCTIONS)
+      for (const t of d.trigger.unordered?.topics ?? []) {
+        expect(d.trigger.topics).toContain(t);
+        expect(t).not.toMatch(/\.commands$/);
+      }
     const topics = new Set<string>(Object.values(TOPICS));
     for (const d of CLOUDEVENT_FUNCTIONS) {
       for (const t of d.trigger.topics) expect(topics.has(t)).toBe(true);
@@ -146,6 +155,7 @@ describe('the real-mode stack', () => {
       expect(source.env).toMatchObject({
         SOURCE_TOPICS: x.topic,
         CONSUMER_GROUP: x.consumerGroup,
+        DELIVERY_ORDERING: x.ordering,
         SINK_URL: `http://127.0.0.1:${proc(d.name).port}`,
       });
       // A trigger with its own retry policy gets it; the others the stand-in's default.

@@ -105,6 +105,8 @@ export interface Stack {
   startCopy(name: string, copy: string): Promise<void>;
   /** Starts every process of the plan that is not running (after a fault left one down). */
   heal(): Promise<string[]>;
+  /** The pid of each running process, by name (benchmarks read their CPU from /proc). */
+  pids(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -315,6 +317,7 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
             PORT: String(p),
             SOURCE_TOPICS: source.topic,
             CONSUMER_GROUP: source.consumerGroup,
+            DELIVERY_ORDERING: source.ordering,
             ...deliveryEnv(d),
             SINK_URL: url(portOf(d.name)),
           },
@@ -492,6 +495,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         copies.add(copy);
       }
       await launch(specOf(copy));
+    },
+    pids() {
+      const out: Record<string, number> = {};
+      for (const { name, child } of children) if (child.pid !== undefined) out[name] = child.pid;
+      return out;
     },
     exited(name, timeoutMs) {
       const entry = children.find((c) => c.name === name);

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '@parley/runtime';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DELIVERY } from '../delivery-policy';
+import { DEFAULT_DELIVERY, DEFAULT_MAX_POLL_RECORDS } from '../delivery-policy';
 import { KafkaSinkConfig, KafkaSourceConfig } from './config';
 
 const base = {
@@ -22,6 +22,23 @@ describe('eventing process config', () => {
       backoffMaxMs: cfg.DELIVERY_BACKOFF_MAX_MS,
     }).toEqual(DEFAULT_DELIVERY);
     expect(cfg.PORT).toBeUndefined();
+  });
+
+  it("the source delivers in order unless told unordered, and knows no third mode (Knative's spec.ordering)", () => {
+    expect(loadConfig(KafkaSourceConfig, base)).toMatchObject({
+      DELIVERY_ORDERING: 'ordered',
+      MAX_POLL_RECORDS: DEFAULT_MAX_POLL_RECORDS,
+      FETCH_LINGER_MS: 50,
+    });
+    expect(
+      loadConfig(KafkaSourceConfig, { ...base, DELIVERY_ORDERING: 'unordered' }).DELIVERY_ORDERING,
+    ).toBe('unordered');
+    expect(() => loadConfig(KafkaSourceConfig, { ...base, DELIVERY_ORDERING: 'batch' })).toThrow(
+      /DELIVERY_ORDERING/,
+    );
+    expect(() => loadConfig(KafkaSourceConfig, { ...base, MAX_POLL_RECORDS: '0' })).toThrow(
+      /MAX_POLL_RECORDS/,
+    );
   });
 
   it('the source refuses a missing sink, an empty topic list and a negative retry, naming them', () => {

@@ -4,6 +4,7 @@
  * message naming the variable.
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_POLL_RECORDS } from '../delivery-policy';
 
 const list = z
   .string()
@@ -31,6 +32,16 @@ export const KafkaSourceConfig = z.object({
   /** Kafka's group.min.session.timeout.ms is 6 s by default. */
   CONSUMER_SESSION_TIMEOUT_MS: int(6_000).default(30_000),
   INITIAL_OFFSET: z.enum(['earliest', 'latest']).default('earliest'),
+  /** Knative's `spec.ordering`: the deployment table says which for each source. */
+  DELIVERY_ORDERING: z.enum(['ordered', 'unordered']).default('ordered'),
+  /** Unordered delivery: records in flight at most (Knative's `max.poll.records`, 50 by default). */
+  MAX_POLL_RECORDS: int(1).default(DEFAULT_MAX_POLL_RECORDS),
+  /**
+   * Unordered delivery: after a fetch of a few records, wait this long before the next, so that at
+   * a trickle several records share one (kafkajs spends ~2 ms of CPU per fetch). Latency, not order
+   * or delivery, changes; an idle topic is long-polled as ever.
+   */
+  FETCH_LINGER_MS: int(0).default(50),
   /** If set, /healthz /readyz /metrics are served on it. */
   PORT: int(1).max(65_535).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -43,5 +54,11 @@ export const KafkaSinkConfig = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Pin the sink to one topic, like a Knative KafkaSink. */
   SINK_TOPIC: z.string().min(1).optional(),
+  /**
+   * Producer linger: how long a POST that finds the producer idle waits for others to share its
+   * produce request; 0 (default) waits one turn of the event loop. Every POST is still answered
+   * only once Kafka acknowledged its record.
+   */
+  PRODUCE_LINGER_MS: int(0).default(0),
 });
 export type KafkaSinkConfig = z.infer<typeof KafkaSinkConfig>;

@@ -8,6 +8,7 @@ import {
   createRecordProducer,
   deleteTopics,
   ensureTopics,
+  growTopics,
   kafkaEventSink,
   partitionCount,
   topicEndOffsets,
@@ -42,6 +43,18 @@ describe('Kafka binding (real Kafka)', () => {
     created.push(topic, deadLetterTopic(topic));
     expect(await partitionCount(kafka, [topic])).toBe(3);
     expect(await partitionCount(kafka, [deadLetterTopic(topic)])).toBe(3);
+  });
+
+  it('growTopics raises a topic and its dead-letter topic to the asked partitions, never shrinks, and is safe to race', async () => {
+    const topic = `t.${runId()}.grow`;
+    created.push(...(await ensureTopics(kafka, [topic], 2)));
+    const grown = await Promise.all([growTopics(kafka, [topic], 5), growTopics(kafka, [topic], 5)]);
+    expect(grown.flat()).toContain(topic);
+    expect(await partitionCount(kafka, [topic])).toBe(5);
+    expect(await partitionCount(kafka, [deadLetterTopic(topic)])).toBe(5);
+    expect(await growTopics(kafka, [topic], 5)).toEqual([]);
+    expect(await growTopics(kafka, [topic], 3)).toEqual([]);
+    expect(await partitionCount(kafka, [topic])).toBe(5);
   });
 
   it('an event emitted through kafkaEventSink reads back equal from its catalog topic, keyed by its partition key', async () => {
@@ -83,5 +96,49 @@ describe('Kafka binding (real Kafka)', () => {
     const records = await readRecords(kafka, { topic, until: (rs) => rs.length === sent.length });
     // Concurrent sends on one producer still arrive in call order: maxInFlightRequests = 1.
     expect(records.map((r) => fromKafkaRecord(r).id)).toEqual(sent.map((e) => e.id));
+  });
+
+  it('lingers: sends a few ms apart share one produce request, each resolved once Kafka has it', async () => {
+    const topic = `t.${runId()}.linger`;
+    created.push(...(await ensureTopics(kafka, [topic], 3)));
+    const spaced = async (producer: ReturnType<typeof createRecordProducer>) => {
+      const roomId = `r_${runId()}`;
+      const sends: Promise<void>[] = [];
+      for (let n = 0; n < 4; n++) {
+        const e = createEvent(
+          'parley.message.send',
+          { actorId: 'u_1', roomId, clientMsgId: `c-${n}`, body: `m${n}`, acceptedTs: n },
+          { source: 'test' },
+        );
+        sends.push(producer.send(topic, toKafkaRecord(e)));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(sends);
+      return roomId;
+    };
+    const eager: number[] = [];
+    const atOnce = createRecordProducer(kafka, { onBatch: (n) => eager.push(n) });
+    await atOnce.connect();
+    await spaced(atOnce);
+    await atOnce.close();
+    // Without a linger the first send goes alone.
+    expect(eager[0]).toBe(1);
+    expect(eager.reduce((a, b) => a + b, 0)).toBe(4);
+
+    const lingered: number[] = [];
+    const patient = createRecordProducer(kafka, {
+      lingerMs: 500,
+      onBatch: (n) => lingered.push(n),
+    });
+    await patient.connect();
+    const roomId = await spaced(patient);
+    await patient.close();
+    expect(lingered).toEqual([4]);
+    // Resolved means stored: all four are in the topic.
+    const records = await readRecords(kafka, {
+      topic,
+      until: (rs) => rs.filter((r) => r.key?.toString() === roomId).length === 4,
+    });
+    expect(records.filter((r) => r.key?.toString() === roomId)).toHaveLength(4);
   });
 });

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger } from '@parley/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKafka, createRecordProducer } from './kafka';
+import { createKafka, createRecordProducer, PartitionCommits } from './kafka';
 
 /** A "broker" that accepts connections and never answers: a restarted broker's half-open socket. */
 async function blackHole(): Promise<{ server: Server; port: number; sockets: Socket[] }> {
@@ -59,5 +59,41 @@ describe('the record producer against a broker that stops answering', () => {
     const queued = [producer.send('t', record), producer.send('t', record)];
     await expect(producer.send('t', record)).rejects.toThrow(/already wait for Kafka/);
     await Promise.allSettled([first, ...queued]);
+  });
+});
+
+describe('the commit position of an unordered partition', () => {
+  it('is the lowest record taken and not handled, else one past the last taken', () => {
+    const p = new PartitionCommits();
+    expect(p.position()).toBeUndefined();
+    for (const o of [10n, 11n, 12n, 13n]) p.take(o);
+    expect(p.position()).toBe(10n);
+    expect(p.handled(12n)).toBe(10n); // 10 and 11 are still out
+    expect(p.handled(10n)).toBe(11n);
+    expect(p.handled(13n)).toBe(11n);
+    expect(p.handled(11n)).toBe(14n); // everything taken is handled
+  });
+
+  it('never passes a record left unhandled', () => {
+    const p = new PartitionCommits();
+    for (const o of [0n, 1n, 2n]) p.take(o);
+    // 1 is left (the consumer stopping): it is never handled.
+    expect(p.handled(0n)).toBe(1n);
+    expect(p.handled(2n)).toBe(1n);
+    p.take(3n);
+    expect(p.handled(3n)).toBe(1n);
+  });
+
+  it('after a rebalance reads a partition again from its commit, both copies of a record must finish', () => {
+    const p = new PartitionCommits();
+    for (const o of [5n, 6n, 7n]) p.take(o);
+    p.handled(5n);
+    // Read again from offset 6 (its committed offset) while the first 6 and 7 are still out.
+    p.take(6n);
+    p.take(7n);
+    expect(p.handled(6n)).toBe(6n); // the other copy of 6 is still out
+    expect(p.handled(6n)).toBe(7n);
+    expect(p.handled(7n)).toBe(7n);
+    expect(p.handled(7n)).toBe(8n);
   });
 });

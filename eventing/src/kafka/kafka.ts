@@ -15,7 +15,9 @@ import {
 } from 'kafkajs';
 import { CATALOG, deadLetterTopic, isEventType, TOPIC_PARTITIONS, TOPICS } from '../catalog';
 import { type KafkaRecordLike, toKafkaRecord } from '../cloudevent';
+import { DEFAULT_MAX_POLL_RECORDS, type DeliveryOrdering, sleep } from '../delivery-policy';
 import type { EventSink } from '../event-sink';
+import { fixKafkajsIdleLoop } from './kafkajs-idle-fix';
 
 /** A connection handle; opaque outside this module. */
 export interface KafkaClient {
@@ -52,6 +54,7 @@ export function createKafka(opts: {
     .map((b) => b.trim())
     .filter(Boolean);
   if (!brokers.length) throw new ParleyError('bad_request', 'no Kafka brokers given');
+  fixKafkajsIdleLoop();
   const log = opts.log.child({ component: 'kafkajs' });
   const client: KafkaClient = { clientId: opts.clientId, brokers, log: opts.log };
   clients.set(
@@ -95,6 +98,15 @@ export interface RecordProducerOptions {
   deadlineMs?: number;
   /** Records waiting to be produced at most; past it `send` fails at once (default 10,000). */
   maxQueued?: number;
+  /**
+   * Kafka's `linger.ms`, which kafkajs lacks: a send that finds the producer idle waits this long
+   * for others to share its produce request; 0 waits one turn of the event loop (the sends of
+   * requests read in the same turn go together); unset, it goes at once, alone. Sends made while
+   * a request is out always wait for it and go together in the next one, linger or not.
+   */
+  lingerMs?: number;
+  /** Called with the number of records of each produce request (metrics). */
+  onBatch?: (records: number) => void;
 }
 
 interface PendingSend {
@@ -107,8 +119,10 @@ interface PendingSend {
 /**
  * A producer that connects on first use and keeps call order: concurrent
  * `send`s are queued and go out as sequential batches (one produce request
- * each), so records of one key land in the order `send` was called — kafkajs
- * alone reorders concurrent sends when one of them is retried.
+ * each, after `lingerMs` if the producer was idle), so records of one key land
+ * in the order `send` was called — kafkajs alone reorders concurrent sends
+ * when one of them is retried. Each `send` resolves only once Kafka
+ * acknowledged the request that carried its record (acks -1).
  * @example await createRecordProducer(kafka).send('t', { key: 'k', value: '{}', headers: {} })
  */
 export function createRecordProducer(
@@ -117,6 +131,12 @@ export function createRecordProducer(
 ): RecordProducer {
   const deadlineMs = opts.deadlineMs ?? 10_000;
   const maxQueued = opts.maxQueued ?? 10_000;
+  const linger =
+    opts.lingerMs === undefined
+      ? undefined
+      : opts.lingerMs > 0
+        ? () => new Promise<void>((r) => setTimeout(r, opts.lingerMs))
+        : () => new Promise<void>((r) => setImmediate(r));
   const fresh = (): Producer => {
     const p = inner(client).producer({
       // Java's murmur2 partitioner: the same key lands on the same partition as
@@ -180,7 +200,12 @@ export function createRecordProducer(
       const batch = queue.slice(0, MAX_BATCH);
       queue = queue.slice(batch.length);
       const byTopic = new Map<string, Array<OutgoingRecord>>();
-      for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.record]);
+      for (const p of batch) {
+        const records = byTopic.get(p.topic);
+        if (records) records.push(p.record);
+        else byTopic.set(p.topic, [p.record]);
+      }
+      opts.onBatch?.(batch.length);
       try {
         await withDeadline(connect(), 'connect');
         await withDeadline(
@@ -213,7 +238,7 @@ export function createRecordProducer(
         queue.push({ topic, record, resolve, reject });
         if (!running) {
           running = true;
-          flushing = flush();
+          flushing = linger ? linger().then(flush) : flush();
         }
       });
     },
@@ -239,8 +264,11 @@ export interface KafkaEventSink extends EventSink {
  * partition key. A Kafka failure becomes ParleyError('unavailable').
  * @example const sink = kafkaEventSink(kafka); await sink.emit(event)
  */
-export function kafkaEventSink(client: KafkaClient): KafkaEventSink {
-  const producer = createRecordProducer(client);
+export function kafkaEventSink(
+  client: KafkaClient,
+  opts: RecordProducerOptions = {},
+): KafkaEventSink {
+  const producer = createRecordProducer(client, opts);
   return {
     async emit(event) {
       if (!isEventType(event.type))
@@ -292,8 +320,23 @@ export interface RecordConsumerOptions {
   /** Start these partitions at these offsets instead of the committed ones (replays, tests). */
   startOffsets?: ReadonlyArray<{ topic: string; partition: number; offset: string }>;
   /**
-   * Called for one record at a time per partition, in offset order. `signal`
-   * aborts when the consumer stops: return 'leave' then.
+   * `ordered` (default): `handle` is called for one record at a time per partition, in offset
+   * order. `unordered`: for every record as it is read, up to `maxInFlight` at once over all
+   * partitions, finishing in any order; a partition's committed offset moves only up to its
+   * lowest record not yet handled (or left), as Knative's unordered dispatcher commits.
+   */
+  ordering?: DeliveryOrdering;
+  /** Unordered only: records being handled at once, at most (Knative's `max.poll.records`, 50). */
+  maxInFlight?: number;
+  /**
+   * Unordered only: after a fetch that brought fewer than 10 records, wait this long before the
+   * next one (default 0), so that at a trickle a few records share a fetch. Adds up to this much
+   * latency; an idle topic is long-polled as ever.
+   */
+  fetchLingerMs?: number;
+  /**
+   * Called once per record read (see `ordering`). `signal` aborts when the consumer stops:
+   * return 'leave' then.
    */
   handle(record: ConsumedRecord, signal: AbortSignal): Promise<RecordOutcome>;
 }
@@ -305,6 +348,76 @@ export interface RecordConsumer {
   stop(): Promise<void>;
   /** True while the consumer is in the group with an assignment. */
   isJoined(): boolean;
+}
+
+/**
+ * The commit position of one partition under unordered delivery: records are taken in offset
+ * order and finish in any order; the position is the lowest offset taken but not handled, or one
+ * past the last taken when none is open. A record left unhandled (the consumer stopping) stays
+ * open, so no commit passes it.
+ */
+export class PartitionCommits {
+  /** Offsets taken and not handled yet, with how many times (a rebalance may hand one out twice). */
+  private readonly open = new Map<bigint, number>();
+  private next: bigint | undefined;
+
+  /** A record is about to be handled. */
+  take(offset: bigint): void {
+    this.open.set(offset, (this.open.get(offset) ?? 0) + 1);
+    // Set, not raised: after a rebalance the partition is read again from its committed offset.
+    this.next = offset + 1n;
+  }
+
+  /** A record was handled (delivered or dead-lettered): returns the offset now safe to commit. */
+  handled(offset: bigint): bigint | undefined {
+    const n = this.open.get(offset) ?? 0;
+    if (n <= 1) this.open.delete(offset);
+    else this.open.set(offset, n - 1);
+    return this.position();
+  }
+
+  /** The next offset to commit: every record below it was handled; undefined before any was taken. */
+  position(): bigint | undefined {
+    let lowest: bigint | undefined;
+    for (const o of this.open.keys()) if (lowest === undefined || o < lowest) lowest = o;
+    return lowest ?? this.next;
+  }
+}
+
+/** A fetch that brought at least this many records is followed at once by the next (see `fetchLingerMs`). */
+const MIN_BATCH_WITHOUT_LINGER = 10;
+
+/** A counting semaphore whose waits end (false) when `signal` aborts. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<(ok: boolean) => void> = [];
+
+  constructor(size: number, signal: AbortSignal) {
+    this.free = size;
+    signal.addEventListener('abort', () => {
+      for (const w of this.waiting.splice(0)) w(false);
+    });
+  }
+
+  /** Takes a slot if one is free now. */
+  tryAcquire(): boolean {
+    if (this.free <= 0) return false;
+    this.free--;
+    return true;
+  }
+
+  /** Waits for a slot: true once taken, false if the signal aborted first. */
+  acquire(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (this.tryAcquire()) return Promise.resolve(true);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next(true);
+    else this.free++;
+  }
 }
 
 const firstHeader = (v: unknown): Buffer | undefined => {
@@ -335,6 +448,9 @@ export function createRecordConsumer(
   });
   const abort = new AbortController();
   const inflight = new Set<Promise<void>>();
+  const unordered = opts.ordering === 'unordered';
+  const slots = new Slots(Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_POLL_RECORDS), abort.signal);
+  const positions = new Map<string, PartitionCommits>();
   const commitInterval = opts.commitIntervalMs ?? 100;
   // Next offset to commit per partition; only offsets whose record was handled get here.
   const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
@@ -357,6 +473,40 @@ export function createRecordConsumer(
       }),
     );
     return committing;
+  };
+  const queueCommit = async (topic: string, partition: number, next: bigint | undefined) => {
+    if (next === undefined) return;
+    toCommit.set(`${topic}:${partition}`, { topic, partition, offset: next.toString() });
+    if (commitInterval <= 0) await flushCommits();
+    else commitTimer ??= setTimeout(() => void flushCommits(), commitInterval);
+  };
+  const recordOf = (
+    topic: string,
+    partition: number,
+    message: { offset: string; key: Buffer | null; value: Buffer | null; headers?: object },
+  ): ConsumedRecord => {
+    const headers: Record<string, Buffer | undefined> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = firstHeader(v);
+    return {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+      headers,
+    };
+  };
+  /**
+   * Runs `work` while kafkajs is kept from thinking the member died: it heartbeats only between
+   * messages, and one record may be retried (or wait for a slot) for longer than a session.
+   */
+  const keptAlive = async <T>(heartbeat: () => Promise<void>, work: () => Promise<T>) => {
+    const keepAlive = setInterval(() => heartbeat().catch(() => undefined), heartbeatInterval);
+    try {
+      return await work();
+    } finally {
+      clearInterval(keepAlive);
+    }
   };
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -382,44 +532,82 @@ export function createRecordConsumer(
         topics: [...opts.topics],
         fromBeginning: opts.fromBeginning ?? true,
       });
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently: Math.max(1, concurrency),
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          if (abort.signal.aborted) return;
-          const headers: Record<string, Buffer | undefined> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = firstHeader(v);
-          const record: ConsumedRecord = {
-            topic,
-            partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers,
-          };
-          // kafkajs heartbeats only between messages: keep the membership
-          // alive while one record is retried for longer than a session.
-          const keepAlive = setInterval(
-            () => heartbeat().catch(() => undefined),
-            heartbeatInterval,
-          );
-          const work = (async () => {
-            // Committed even while stopping: the record was handled.
-            if ((await opts.handle(record, abort.signal)) !== 'commit') return;
-            const next = (BigInt(message.offset) + 1n).toString();
-            toCommit.set(`${topic}:${partition}`, { topic, partition, offset: next });
-            if (commitInterval <= 0) await flushCommits();
-            else commitTimer ??= setTimeout(() => void flushCommits(), commitInterval);
-          })();
-          inflight.add(work);
+      /** Unordered: takes a slot and starts handling the record; false if stopping first. */
+      const dispatch = async (
+        record: ConsumedRecord,
+        heartbeat: () => Promise<void>,
+      ): Promise<boolean> => {
+        if (!slots.tryAcquire() && !(await keptAlive(heartbeat, () => slots.acquire(abort.signal))))
+          return false;
+        const { topic, partition } = record;
+        const key = `${topic}:${partition}`;
+        const track = positions.get(key) ?? new PartitionCommits();
+        positions.set(key, track);
+        const offset = BigInt(record.offset);
+        track.take(offset);
+        const work = (async () => {
           try {
-            await work;
+            // A record left (stopping) stays open in `track`: no commit passes it.
+            if ((await opts.handle(record, abort.signal)) === 'commit')
+              await queueCommit(topic, partition, track.handled(offset));
+          } catch (err) {
+            // Open as well: it is read again after the next rebalance or restart.
+            client.log.error(
+              { err, group: opts.group, topic, partition, offset: record.offset },
+              'record handler failed; its offset stays uncommitted',
+            );
           } finally {
-            inflight.delete(work);
-            clearInterval(keepAlive);
+            slots.release();
           }
-        },
-      });
+        })();
+        inflight.add(work);
+        void work.finally(() => inflight.delete(work)).catch(() => undefined);
+        return true;
+      };
+      const fetchLingerMs = opts.fetchLingerMs ?? 0;
+      await consumer.run(
+        unordered
+          ? {
+              autoCommit: false,
+              // Each offset is resolved (read past) as its record is dispatched, so a batch cut
+              // short by a stop or a rebalance is read again from the first one not taken.
+              eachBatchAutoResolve: false,
+              partitionsConsumedConcurrently: Math.max(1, concurrency),
+              eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+                for (const message of batch.messages) {
+                  if (abort.signal.aborted || !isRunning() || isStale()) return;
+                  const record = recordOf(batch.topic, batch.partition, message);
+                  // Returns once the record has a slot, so kafkajs reads on while it is delivered.
+                  if (!(await dispatch(record, heartbeat))) return;
+                  resolveOffset(message.offset);
+                }
+                // kafkajs spends ~2 ms of CPU per fetch, and at a trickle every fetch brings one
+                // record: a short pause before the next one lets a few gather (an idle topic
+                // still long-polls, so this costs nothing when nothing comes).
+                if (fetchLingerMs > 0 && batch.messages.length < MIN_BATCH_WITHOUT_LINGER)
+                  await sleep(fetchLingerMs, abort.signal);
+              },
+            }
+          : {
+              autoCommit: false,
+              partitionsConsumedConcurrently: Math.max(1, concurrency),
+              eachMessage: async ({ topic, partition, message, heartbeat }) => {
+                if (abort.signal.aborted) return;
+                const record = recordOf(topic, partition, message);
+                const work = (async () => {
+                  // Committed even while stopping: the record was handled.
+                  if ((await opts.handle(record, abort.signal)) !== 'commit') return;
+                  await queueCommit(topic, partition, BigInt(message.offset) + 1n);
+                })();
+                inflight.add(work);
+                try {
+                  await keptAlive(heartbeat, () => work);
+                } finally {
+                  inflight.delete(work);
+                }
+              },
+            },
+      );
       for (const at of opts.startOffsets ?? []) consumer.seek(at);
     },
     async stop() {
@@ -488,6 +676,38 @@ export async function ensureTopics(
       topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
     });
     return missing;
+  });
+}
+
+/**
+ * Raises each topic and its dead-letter topic to `partitions` if it has fewer (Kafka never
+ * shrinks one). Returns the topics grown. Growing moves keys to other partitions: run it with the
+ * producers paused and the consumers drained (docs/operations.md), as the stack does before it
+ * starts any process.
+ * @example await growTopics(kafka) // every topic of TOPICS + .dlq, to TOPIC_PARTITIONS
+ */
+export async function growTopics(
+  client: KafkaClient,
+  topics: readonly string[] = Object.values(TOPICS),
+  partitions = TOPIC_PARTITIONS,
+): Promise<string[]> {
+  const wanted = [...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)]))];
+  return withAdmin(client, async (admin) => {
+    const small = async () =>
+      (await admin.fetchTopicMetadata({ topics: wanted })).topics
+        .filter((t) => t.partitions.length < partitions)
+        .map((t) => t.name);
+    const grow = await small();
+    if (!grow.length) return [];
+    try {
+      await admin.createPartitions({
+        topicPartitions: grow.map((topic) => ({ topic, count: partitions })),
+      });
+    } catch (err) {
+      // Another process grew them first (INVALID_PARTITIONS): fine if they are all big enough now.
+      if ((await small()).length) throw err;
+    }
+    return grow;
   });
 }
 
