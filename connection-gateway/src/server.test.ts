@@ -170,6 +170,24 @@ describe('the WebSocket handshake', () => {
   });
 });
 
+describe('token expiry', () => {
+  it('closes a socket whose token expires while it is connected (4001), and no other', async () => {
+    const { g, ws } = await gateway();
+    // Signed with the gateway's secret, valid for 2 s; the other for a day.
+    const shortLived = await createTokenService('x'.repeat(32), 2).sign({
+      id: 'u_a',
+      username: 'u_a',
+    });
+    const expiring = await open(`${ws}?token=${shortLived}`);
+    const lasting = await open(`${ws}?token=${await tokenOf('u_b')}`);
+    expect([expiring.status, lasting.status]).toEqual([101, 101]);
+    expect(await closed(expiring.ws)).toBe(CLOSE_CODES.tokenExpired.code);
+    expect(CLOSE_CODES.tokenExpired.code).toBe(4001);
+    expect(lasting.ws.readyState).toBe(WebSocket.OPEN);
+    await until(() => g.hub.sessionCount === 1);
+  });
+});
+
 describe('connection caps', () => {
   it('refuses a user’s WebSocket past MAX_SOCKETS_PER_USER (429), and takes one again once a socket closes', async () => {
     const { ws } = await gateway({ MAX_SOCKETS_PER_USER: '2' });

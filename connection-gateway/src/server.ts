@@ -35,6 +35,7 @@ import { ConnectionCaps } from './ws/connection-caps';
 import { handleFrame } from './ws/frames';
 import { Hub } from './ws/hub';
 import { Session } from './ws/session';
+import { WsSocket } from './ws/ws-socket';
 
 export interface Gateway {
   server: Server;
@@ -208,6 +209,9 @@ export async function startGateway(
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: HARD_MAX_PAYLOAD,
+    // No compression: a room's frames are framed once and written as they are to every socket
+    // (ws/out-frame.ts), which needs every ws write to be synchronous and uncompressed.
+    perMessageDeflate: false,
     // `parley.v1` when offered; never a `bearer.<token>`, which would echo the token back
     // (a handshake that offers only those is refused before it gets here).
     handleProtocols: (protocols) =>
@@ -232,9 +236,10 @@ export async function startGateway(
     },
   }) as Server;
   server.maxConnections = limits.MAX_CONNECTIONS + RESERVE_CONNECTIONS;
+  const onTcpClose = () => tcpOpen--;
   server.on('connection', (socket: Duplex) => {
     tcpOpen++;
-    socket.once('close', () => tcpOpen--);
+    socket.once('close', onTcpClose);
     if (tcpOpen <= limits.MAX_CONNECTIONS) return;
     reserved.add(socket);
     const t = setTimeout(() => socket.destroy(), RESERVE_LIFETIME_MS);
@@ -255,8 +260,47 @@ export async function startGateway(
     );
   };
 
+  /**
+   * What a WebSocket's TCP connection holds until it closes: its address and user slots, and
+   * the handshake's deadline until the handshake is settled. Kept here, released by one shared
+   * close listener: a listener made inside the upgrade handler would keep that handler's whole
+   * scope (the request, its headers, the head buffer) alive as long as the socket.
+   */
+  interface Slots {
+    address: string;
+    userId?: string;
+    settled: boolean;
+    deadline?: NodeJS.Timeout;
+  }
+  const slots = new WeakMap<Duplex, Slots>();
+  function releaseSlots(this: Duplex) {
+    const slot = slots.get(this);
+    if (!slot) return;
+    clearTimeout(slot.deadline);
+    caps.releaseAddress(slot.address);
+    if (slot.userId !== undefined) caps.releaseUser(slot.userId);
+  }
+  function destroySocket(this: Duplex) {
+    this.destroy();
+  }
+  const handshakeTimedOut = (socket: Duplex) => {
+    const slot = slots.get(socket);
+    if (!slot || slot.settled) return;
+    slot.settled = true;
+    reject(socket, 503, 'unavailable', 'the handshake took too long; reconnect');
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  };
+  /** Marks the handshake settled; false when it was already (timed out). */
+  const settle = (slot: Slots) => {
+    if (slot.settled) return false;
+    slot.settled = true;
+    clearTimeout(slot.deadline);
+    slot.deadline = undefined;
+    return true;
+  };
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== '/ws') return reject(socket, 404, 'not_found', 'no such endpoint');
     if (draining) return reject(socket, 503, 'unavailable', 'gateway is draining; reconnect');
@@ -288,21 +332,15 @@ export async function startGateway(
       const max = limits.MAX_SOCKETS_PER_ADDRESS;
       return reject(socket, 429, 'rate_limited', `at most ${max} WebSockets per client address`);
     }
-    socket.once('close', () => caps.releaseAddress(address));
     // Accepted or refused within HANDSHAKE_TIMEOUT_MS, whatever the token check waits for.
-    let settled = false;
-    const deadline = setTimeout(() => {
-      settled = true;
-      reject(socket, 503, 'unavailable', 'the handshake took too long; reconnect');
-      setTimeout(() => socket.destroy(), 1_000).unref();
-    }, limits.HANDSHAKE_TIMEOUT_MS);
-    socket.once('close', () => clearTimeout(deadline));
+    const slot: Slots = { address, settled: false };
+    slot.deadline = setTimeout(handshakeTimedOut, limits.HANDSHAKE_TIMEOUT_MS, socket);
+    slots.set(socket, slot);
+    socket.once('close', releaseSlots);
     // A valid token of a user who exists (401 otherwise; 503 while the users function cannot say).
     verifyUser(deps, tokenFromUpgrade(url, req.headers['sec-websocket-protocol'])).then(
       (claims) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
+        if (!settle(slot)) return;
         if (!caps.takeUser(claims.userId)) {
           const max = limits.MAX_SOCKETS_PER_USER;
           return reject(
@@ -312,13 +350,15 @@ export async function startGateway(
             `at most ${max} WebSockets per user; close one`,
           );
         }
-        socket.once('close', () => caps.releaseUser(claims.userId));
-        wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, claims));
+        slot.userId = claims.userId;
+        // The 101 waits in the socket until the session is set up (onConnection uncorks it), so
+        // it and `ready` leave in one write: a system call less per handshake, and the client,
+        // which waits for `ready` anyway, sees nothing else change.
+        socket.cork();
+        wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, socket, claims));
       },
       (err) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
+        if (!settle(slot)) return;
         if (err instanceof ParleyError && err.code === 'unavailable') {
           return reject(socket, 503, 'unavailable', err.message);
         }
@@ -332,63 +372,99 @@ export async function startGateway(
     );
   });
 
-  // The heartbeat: every socket is pinged each interval (see onConnection).
-  const beats = new Set<() => void>();
+  // The heartbeat: every socket is pinged each interval. A socket that answers no ping and sends
+  // no frame for HEARTBEAT_MISSES intervals is a dead peer: it is terminated, which removes it
+  // from the hub and gives back its slots. Shared functions, no closure per socket.
+  const live = new Map<WebSocket, Session>();
   const heartbeat = setInterval(() => {
-    for (const beat of beats) {
+    for (const [ws, session] of live) {
       try {
-        beat();
+        if (session.silentBeats >= HEARTBEAT_MISSES) {
+          heartbeatDrops.inc();
+          sessionLog(session).info('no answer to the heartbeat; dropping the socket');
+          ws.terminate();
+          continue;
+        }
+        session.silentBeats++;
+        ws.ping();
       } catch (err) {
         log.warn({ err }, 'heartbeat ping failed');
       }
     }
   }, limits.HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
+  function onPong(this: WebSocket) {
+    const session = live.get(this);
+    if (session) session.silentBeats = 0;
+  }
+  // A client breaking the WebSocket protocol (bad UTF-8, reserved bits, …): ws closes it with
+  // the right code; one line without a stack, not a warning per bad client.
+  function onSocketError(this: WebSocket, err: Error) {
+    const session = live.get(this);
+    (session ? sessionLog(session) : log).info(
+      { reason: err.message, code: (err as { code?: string }).code },
+      'socket error',
+    );
+  }
+  /** A session's logger, made when it has something to say (most never do). */
+  const sessionLog = (s: Session) => log.child({ sessionId: s.id, userId: s.userId });
 
-  async function onConnection(ws: WebSocket, claims: TokenClaims): Promise<void> {
+  // Tokens expire in whole seconds: sessions wait in the bucket of their expiry second, and one
+  // timer closes each second's (4001) — not a timer per socket, each of its own length.
+  const expiring = new Map<number, Set<Session>>();
+  let expiredUpTo = Math.floor(Date.now() / 1000);
+  const expiry = setInterval(() => {
+    const now = Math.floor(Date.now() / 1000);
+    for (let second = expiredUpTo + 1; second <= now; second++) {
+      const due = expiring.get(second);
+      if (!due) continue;
+      expiring.delete(second);
+      for (const s of due) s.close(CLOSE_CODES.tokenExpired.code, 'token expired');
+    }
+    expiredUpTo = Math.max(expiredUpTo, now);
+  }, 1_000);
+  expiry.unref();
+  const expiresAt = (s: Session) => Math.max(s.tokenExp, expiredUpTo + 1);
+
+  // The same for every socket: one object, not a copy of the gateway's deps per socket.
+  const frameDeps = {
+    ...deps,
+    refused,
+    budgets,
+    typing,
+    markerOf: (userId: string, roomId: string) => hub.markerOf(userId, roomId),
+  };
+  const sessionLimits = {
+    perSecond: limits.RATE_FRAMES_PER_SEC,
+    burst: limits.RATE_BURST,
+    strikes: limits.ABUSE_STRIKES,
+    rateLimitedStrikes: limits.RATE_LIMITED_STRIKES,
+  };
+
+  async function onConnection(ws: WebSocket, tcp: Duplex, claims: TokenClaims): Promise<void> {
     if (draining) {
       ws.close(CLOSE_CODES.goingAway.code, 'server restarting; reconnect');
+      tcp.uncork();
       return;
     }
     handshakes.inc({ outcome: 'ok' });
-    const session = new Session(randomUUID(), claims.userId, claims.exp, ws, {
-      perSecond: limits.RATE_FRAMES_PER_SEC,
-      burst: limits.RATE_BURST,
-      strikes: limits.ABUSE_STRIKES,
-      rateLimitedStrikes: limits.RATE_LIMITED_STRIKES,
-    });
-    const slog = log.child({ sessionId: session.id, userId: session.userId });
+    const session = new Session(
+      randomUUID(),
+      claims.userId,
+      claims.exp,
+      new WsSocket(ws, tcp),
+      sessionLimits,
+    );
     // Frames are handled one at a time, in order; those that arrive before the
     // session is set up wait here. The queue is bounded.
     let chain: Promise<void> = Promise.resolve();
     let queuedFrames = 0;
     let queuedBytes = 0;
-    const frameDeps = {
-      ...deps,
-      refused,
-      budgets,
-      typing,
-      markerOf: (userId: string, roomId: string) => hub.markerOf(userId, roomId),
-    };
-    // A socket that answers no ping and sends no frame for HEARTBEAT_MISSES intervals is a dead
-    // peer: it is terminated, which removes it from the hub and gives back its slots.
-    let silentBeats = 0;
-    const beat = () => {
-      if (silentBeats >= HEARTBEAT_MISSES) {
-        heartbeatDrops.inc();
-        slog.info('no answer to the heartbeat; dropping the socket');
-        ws.terminate();
-        return;
-      }
-      silentBeats++;
-      ws.ping();
-    };
-    beats.add(beat);
-    ws.on('pong', () => {
-      silentBeats = 0;
-    });
+    live.set(ws, session);
+    ws.on('pong', onPong);
+    ws.on('error', onSocketError);
     ws.on('message', (data, isBinary) => {
-      silentBeats = 0;
+      session.silentBeats = 0;
       if (session.closed) return;
       framesIn.inc();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
@@ -402,34 +478,33 @@ export async function startGateway(
       const text = isBinary ? '\u0000' : buf.toString('utf8');
       chain = chain
         .then(() => handleFrame(session, text, buf.byteLength, frameDeps))
-        .catch((err) => slog.error({ err }, 'frame handler crashed'))
+        .catch((err) => sessionLog(session).error({ err }, 'frame handler crashed'))
         .finally(() => {
           queuedFrames--;
           queuedBytes -= buf.byteLength;
         });
     });
-    const expiry = setTimeout(
-      () => session.close(CLOSE_CODES.tokenExpired.code, 'token expired'),
-      Math.max(0, Math.min(claims.exp * 1000 - Date.now(), 2 ** 31 - 1)),
-    );
+    const expires = expiresAt(session);
+    let due = expiring.get(expires);
+    if (!due) {
+      due = new Set();
+      expiring.set(expires, due);
+    }
+    due.add(session);
     /** Set once the session counts for the user's presence (when it is ready). */
     let present = false;
     ws.on('close', () => {
-      beats.delete(beat);
-      clearTimeout(expiry);
+      live.delete(ws);
+      const bucket = expiring.get(expires);
+      if (bucket?.delete(session) && bucket.size === 0) expiring.delete(expires);
       session.closed = true;
       void hub
         .remove(session)
-        .catch((err) => slog.warn({ err }, 'unsubscribe failed'))
+        .catch((err) => sessionLog(session).warn({ err }, 'unsubscribe failed'))
         .finally(() => {
           if (present) presence.closed(session.userId);
         });
     });
-    // A client breaking the WebSocket protocol (bad UTF-8, reserved bits, …): ws closes it with
-    // the right code; one line without a stack, not a warning per bad client.
-    ws.on('error', (err) =>
-      slog.info({ reason: err.message, code: (err as { code?: string }).code }, 'socket error'),
-    );
     const setup = (async () => {
       // The user channel first: a room event published while the room list is
       // loading is then recorded, and applied over the (older) list below.
@@ -438,7 +513,7 @@ export async function startGateway(
       // them this user gets no `unread` frames until a later connect (the room list still counts).
       const loadMarkers = hub.hasMarkers(claims.userId)
         ? undefined
-        : readMarkersOf(deps.notifications, slog, claims.userId);
+        : readMarkersOf(deps.notifications, log, claims.userId);
       const [r, markers] = await Promise.all([roomsOf(claims.userId), loadMarkers]);
       if (markers) hub.mergeMarkers(claims.userId, markers);
       const rooms = new Set(r.roomIds);
@@ -456,10 +531,13 @@ export async function startGateway(
       present = true;
       presence.opened(claims.userId, hub.roomsOfUser(claims.userId));
     })();
-    chain = setup.catch((err) => {
-      slog.error({ err }, 'session setup failed');
-      session.close(CLOSE_CODES.tryAgainLater.code, 'setup failed; reconnect');
-    });
+    chain = setup
+      .catch((err) => {
+        sessionLog(session).error({ err }, 'session setup failed');
+        session.close(CLOSE_CODES.tryAgainLater.code, 'setup failed; reconnect');
+      })
+      // The 101 (corked in the upgrade handler) goes now, with `ready` or the close frame.
+      .finally(() => tcp.uncork());
   }
 
   const address = server.address();
@@ -473,6 +551,7 @@ export async function startGateway(
       if (draining) return;
       draining = true;
       clearInterval(heartbeat);
+      clearInterval(expiry);
       // Stops beating: users who reconnect elsewhere within the TTL never flicker offline.
       presence.stop();
       hub.stop();

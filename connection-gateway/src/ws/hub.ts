@@ -20,6 +20,7 @@ import {
 } from '@parley/eventing';
 import { LIMITS, type Message, type ServerFrame } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
+import { OutFrame } from './out-frame';
 import type { Session } from './session';
 
 /** The `ack` frame for a stored message, sent to the socket that is waiting for it. */
@@ -230,11 +231,13 @@ export class Hub {
       if (!sessions || sessions.size === 0) continue;
       const users = [...changes].map(([userId, online]) => ({ userId, online }));
       for (let i = 0; i < users.length; i += LIMITS.presenceFrameMaxUsers) {
-        const text = JSON.stringify({
-          type: 'presence',
-          users: users.slice(i, i + LIMITS.presenceFrameMaxUsers),
-        } satisfies ServerFrame);
-        for (const s of sessions) s.sendText(text);
+        const out = new OutFrame(
+          JSON.stringify({
+            type: 'presence',
+            users: users.slice(i, i + LIMITS.presenceFrameMaxUsers),
+          } satisfies ServerFrame),
+        );
+        for (const s of sessions) s.sendOut(out);
       }
     }
   }
@@ -249,14 +252,15 @@ export class Hub {
 
   /**
    * A new message to the room's sessions here: its `ack` to the socket that sent it and the
-   * `message` frame (serialized once) to the others, all of them first; then the `unread` frames.
+   * `message` frame (serialized and framed once: OutFrame) to the others, all of them first; then
+   * the `unread` frames.
    * In a small room those follow at once; in a larger one (over LIMITS.liveSignalsRoomMaxMembers)
    * at most once per UNREAD_COALESCE_MS per room, each carrying the count at that moment: a
    * 10,000-member room chatting at 10 msg/s costs one unread frame per member per second, not ten
    * (perf/results/2026-11-29-large-room.md measured the frame as much as the message itself).
    */
-  private dispatchMessage(m: Message, sessions: Session[]): void {
-    let messageText: string | undefined;
+  private dispatchMessage(m: Message, sessions: Iterable<Session>): void {
+    let out: OutFrame | undefined;
     for (const s of sessions) {
       if (s.userId === m.senderId) {
         // The sender has read what they wrote.
@@ -266,8 +270,8 @@ export class Hub {
           continue;
         }
       }
-      messageText ??= JSON.stringify({ type: 'message', message: m } satisfies ServerFrame);
-      s.sendText(messageText);
+      out ??= new OutFrame(JSON.stringify({ type: 'message', message: m } satisfies ServerFrame));
+      s.sendOut(out);
     }
     this.unreadDue(m.roomId, m.seq);
   }
@@ -302,17 +306,17 @@ export class Hub {
     const sessions = this.byRoom.get(roomId);
     if (!due || !sessions) return;
     due.lastPass = Date.now();
-    const texts = new Map<number, string>();
+    const frames = new Map<number, OutFrame>();
     for (const s of sessions) {
       const marker = this.markerOf(s.userId, roomId);
       if (marker === undefined) continue;
       const count = Math.max(0, due.lastSeq - marker);
-      let text = texts.get(count);
-      if (text === undefined) {
-        text = JSON.stringify({ type: 'unread', roomId, count } satisfies ServerFrame);
-        texts.set(count, text);
+      let out = frames.get(count);
+      if (out === undefined) {
+        out = new OutFrame(JSON.stringify({ type: 'unread', roomId, count } satisfies ServerFrame));
+        frames.set(count, out);
       }
-      s.sendText(text);
+      s.sendOut(out);
     }
   }
 
@@ -330,13 +334,15 @@ export class Hub {
       } else if (p.kind === 'read') {
         // Read receipts only in small rooms: in a room of 10,000, every read would be 10,000 frames.
         if (!isSmall(this.roomSizes.get(roomId))) return;
-        const text = JSON.stringify({
-          type: 'read',
-          roomId,
-          userId: p.userId,
-          seq: p.seq,
-        } satisfies ServerFrame);
-        for (const s of sessions) if (s.userId !== p.userId) s.sendText(text);
+        const out = new OutFrame(
+          JSON.stringify({
+            type: 'read',
+            roomId,
+            userId: p.userId,
+            seq: p.seq,
+          } satisfies ServerFrame),
+        );
+        for (const s of sessions) if (s.userId !== p.userId) s.sendOut(out);
       } else if (p.kind === 'presence') {
         if (!isSmall(this.roomSizes.get(roomId))) return;
         let changes = this.presence.get(roomId);

@@ -5,9 +5,15 @@
  */
 import type { ServerFrame } from '@parley/protocol';
 import { TokenBucket } from '../middleware/rate-limit';
+import type { OutFrame } from './out-frame';
 
 export interface SocketLike {
   send(data: string): void;
+  /**
+   * Writes a complete WebSocket frame as it is (OutFrame.wire), in order with `send`. Optional:
+   * a socket without it is sent the frame's text instead.
+   */
+  sendFrame?(wire: Buffer): void;
   close(code: number, reason: string): void;
   readonly bufferedAmount: number;
 }
@@ -36,14 +42,17 @@ const pendingKey = (roomId: string, clientMsgId: string) => `${roomId}\n${client
 
 export class Session {
   readonly rooms = new Set<string>();
-  /** (roomId, clientMsgId) → when it was sent, for sends awaiting their ack. */
-  private readonly pending = new Map<string, number>();
+  /**
+   * (roomId, clientMsgId) → when it was sent, for sends awaiting their ack. Made at the first
+   * send: a socket that only listens (most of them) carries none of this, nor the strike buckets.
+   */
+  private pending: Map<string, number> | undefined;
   /** Frames per second the client may send. */
   readonly bucket: TokenBucket;
   /** Refusals the client may still earn before it is closed; refills over a minute. */
-  private readonly abuse: TokenBucket;
+  private abuse: TokenBucket | undefined;
   /** `rate_limited` refusals the client may still earn before it is closed; refills over a minute. */
-  private readonly overLimit: TokenBucket;
+  private overLimit: TokenBucket | undefined;
   /**
    * False until the session has loaded its rooms and sent `ready`. Room
    * events that arrive meanwhile are recorded here (last one wins), so a
@@ -54,18 +63,17 @@ export class Session {
   closed = false;
   /** Sends handed to the producer whose outcome is not known yet (frames.ts). */
   sendsInFlight = 0;
+  /** Heartbeat intervals since the socket last answered a ping or sent a frame (server.ts). */
+  silentBeats = 0;
 
   constructor(
     readonly id: string,
     readonly userId: string,
     readonly tokenExp: number,
     private readonly socket: SocketLike,
-    limits: SessionLimits,
+    private readonly limits: SessionLimits,
   ) {
     this.bucket = new TokenBucket(limits.perSecond, limits.burst);
-    this.abuse = new TokenBucket(limits.strikes / STRIKE_WINDOW_SECONDS, limits.strikes);
-    const overLimit = limits.rateLimitedStrikes ?? 300;
-    this.overLimit = new TokenBucket(overLimit / STRIKE_WINDOW_SECONDS, overLimit);
   }
 
   send(frame: ServerFrame): void {
@@ -74,12 +82,26 @@ export class Session {
 
   /** Sends a frame already serialized (one whose size was measured first); false if not sent. */
   sendText(json: string): boolean {
+    if (!this.keepingUp()) return false;
+    this.socket.send(json);
+    return true;
+  }
+
+  /** Sends a frame serialized and framed once for many sockets (ws/out-frame.ts); false if not sent. */
+  sendOut(out: OutFrame): boolean {
+    if (!this.keepingUp()) return false;
+    if (this.socket.sendFrame) this.socket.sendFrame(out.wire);
+    else this.socket.send(out.text);
+    return true;
+  }
+
+  /** False when closed, or when the socket is too slow to keep up (then closed with 1013). */
+  private keepingUp(): boolean {
     if (this.closed) return false;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.close(1013, 'too slow to keep up');
       return false;
     }
-    this.socket.send(json);
     return true;
   }
 
@@ -91,22 +113,26 @@ export class Session {
 
   /** Counts one refusal; false when the client has run out of them (close the socket). */
   strike(): boolean {
+    const { strikes } = this.limits;
+    this.abuse ??= new TokenBucket(strikes / STRIKE_WINDOW_SECONDS, strikes);
     return this.abuse.take();
   }
 
   /** Counts one `rate_limited` refusal; false when the client has run out of them (close it). */
   rateLimitedStrike(): boolean {
+    const n = this.limits.rateLimitedStrikes ?? 300;
+    this.overLimit ??= new TokenBucket(n / STRIKE_WINDOW_SECONDS, n);
     return this.overLimit.take();
   }
 
   /** When `clientMsgId` was last handed to the producer, if its ack is still awaited. */
   pendingSince(clientMsgId: string, roomId: string): number | undefined {
-    return this.pending.get(pendingKey(roomId, clientMsgId));
+    return this.pending?.get(pendingKey(roomId, clientMsgId));
   }
 
   /** Marks a send as waiting for its ack; drops entries older than the TTL. */
-
   addPending(clientMsgId: string, roomId: string, now = Date.now()): void {
+    this.pending ??= new Map();
     if (this.pending.size > 1000) {
       for (const [k, at] of this.pending) if (now - at > PENDING_TTL_MS) this.pending.delete(k);
     }
@@ -115,6 +141,6 @@ export class Session {
 
   /** True (and forgets it) when this session sent `clientMsgId` in `roomId` and awaits its ack. */
   takePending(clientMsgId: string, roomId: string): boolean {
-    return this.pending.delete(pendingKey(roomId, clientMsgId));
+    return this.pending?.delete(pendingKey(roomId, clientMsgId)) ?? false;
   }
 }

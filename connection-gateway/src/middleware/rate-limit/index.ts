@@ -4,6 +4,9 @@
  *
  * @example const bucket = new TokenBucket(20, 200); if (!bucket.take()) refuse('rate_limited');
  */
+/** The default clock of every bucket: one function, not a closure per bucket (one per socket). */
+const monotonicNow = () => performance.now();
+
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -11,7 +14,7 @@ export class TokenBucket {
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;
     this.last = now();
