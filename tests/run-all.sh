@@ -16,6 +16,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "typecheck (tsc --noEmit, strict)"
 npx tsc -p tsconfig.json
 npx tsc -p webapp/tsconfig.json
+npx tsc -p perf/k6/tsconfig.json
 
 step "lint and format (biome)"
 npx biome check .
