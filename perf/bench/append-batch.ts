@@ -180,7 +180,7 @@ const run = randomBytes(3).toString('hex');
 const dbName = `parley_appendbench_${run}`;
 const infra = infraEnv();
 const spec = twoShardSpec(infra, dbName);
-const mariadb: ProcRef[] = infraProcesses(REPO_ROOT).filter((p) => p.name.startsWith('mariadb'));
+const mariadb: ProcRef[] = infraProcesses().filter((p) => p.name.startsWith('mariadb'));
 if (mariadb.length !== 2)
   progress(`warning: found ${mariadb.length} mariadbd pid files under .parley/ (want 2)`);
 const self: ProcRef = { name: 'bench', pid: process.pid };

@@ -216,7 +216,7 @@ try {
   const meter = stack
     ? new CpuMeter([
         ...Object.entries(stack.pids()).map(([name, pid]) => ({ name, pid })),
-        ...infraProcesses(REPO_ROOT),
+        ...infraProcesses(),
         { name: 'bench client', pid: process.pid },
       ]).start()
     : undefined;

@@ -142,7 +142,7 @@ export async function startRealTarget(
     description: `the real stack started by the harness (launcher/src/stack.ts: every deployable its own process from its bundle on ${stack.node === process.execPath ? `this Node, ${process.version}` : stack.node}; MariaDB ×2, Redis, Kafka, Elasticsearch of tests/infra/up), gateway :${REAL_STACK.gatewayPort}, dbPrefix ${REAL_STACK.dbPrefix}`,
     procs: () => [
       ...Object.entries(stack.pids()).map(([name, pid]) => ({ name, pid })),
-      ...infraProcesses(REPO_ROOT),
+      ...infraProcesses(),
     ],
     search: { esUrl: infra.ES_URL, alias: `${REAL_STACK.dbPrefix}-messages` },
     socketsPerUser: Number(LOAD_ENV.MAX_SOCKETS_PER_USER),
@@ -159,7 +159,7 @@ export function urlTarget(url: string): Target {
     mode: 'url',
     url: url.replace(/\/+$/, ''),
     description: `a gateway already running at ${url} (its limits as it was started with; CPU of its processes not read)`,
-    procs: () => infraProcesses(REPO_ROOT),
+    procs: () => infraProcesses(),
     socketsPerUser: 20,
     stop: async () => {},
   };

@@ -1,13 +1,14 @@
 /**
  * CPU time per process, read from /proc/<pid>/stat (utime + stime, in clock ticks), so a
  * benchmark can say where the CPU of each stored message went: every Parley process of a stack
- * (`Stack.pids()`), the services under it (MariaDB ×2, Redis, Kafka, Elasticsearch — their
- * pidfiles under .parley/, written by tests/infra/up), a peer server, and the load client itself.
+ * (`Stack.pids()`), the services under it (MariaDB ×2, Redis, Kafka, Elasticsearch — the
+ * pidfiles tests/infra/up writes), a peer server, and the load client itself.
  *
  * Linux only. A process that exits between two readings keeps what was last read of it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { infraDir } from '@parley/launcher/infra';
 
 /** Clock ticks per second of /proc (USER_HZ): 100 on Linux. */
 export const TICKS_PER_SECOND = 100;
@@ -40,8 +41,11 @@ export function procRssBytes(pid: number): number | undefined {
   }
 }
 
-/** The services tests/infra/up started (from the pidfiles under `<repo>/.parley`), those running. */
-export function infraProcesses(repoRoot: string): ProcRef[] {
+/**
+ * The services tests/infra/up started (from the pidfiles in its state directory: `.parley`, or
+ * PARLEY_INFRA_DIR), those running.
+ */
+export function infraProcesses(stateDir: string = infraDir()): ProcRef[] {
   const files: [string, string][] = [
     ['mariadb-a', 'mysqlA/mariadbd.pid'],
     ['mariadb-b', 'mysqlB/mariadbd.pid'],
@@ -51,7 +55,7 @@ export function infraProcesses(repoRoot: string): ProcRef[] {
   ];
   const out: ProcRef[] = [];
   for (const [name, rel] of files) {
-    const file = join(repoRoot, '.parley', rel);
+    const file = join(stateDir, rel);
     if (!existsSync(file)) continue;
     const pid = Number(readFileSync(file, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && procCpuTicks(pid) !== undefined)
