@@ -19,16 +19,22 @@ export interface ProcRef {
   pid: number;
 }
 
-/** CPU ticks (user + system) of a process, from /proc/<pid>/stat; undefined if it is gone. */
-export function procCpuTicks(pid: number): number | undefined {
+/** CPU ticks of a process in user and in kernel mode (all its threads), from /proc/<pid>/stat; undefined if it is gone. */
+export function procCpuSplitTicks(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The fields after the command (which may hold spaces) start after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    return { user: Number(fields[11]), system: Number(fields[12]) }; // utime, stime (fields 14, 15)
   } catch {
     return undefined;
   }
+}
+
+/** CPU ticks (user + system) of a process; undefined if it is gone. */
+export function procCpuTicks(pid: number): number | undefined {
+  const t = procCpuSplitTicks(pid);
+  return t && t.user + t.system;
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status; undefined if it is gone. */

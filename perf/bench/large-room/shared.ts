@@ -2,7 +2,6 @@
  * What the three parts of bench:large-room share: the room, its members, the
  * messages published into it, and how a run's numbers are summarized.
  */
-import { readFileSync } from 'node:fs';
 import type { Message } from '@parley/protocol';
 
 /** The one large room every part measures. */
@@ -58,20 +57,8 @@ export const summary = (xs: readonly number[]) => ({
   max: round(Math.max(...xs)),
 });
 
-/** CPU ticks (user + system) of another process, from /proc/<pid>/stat; undefined if unreadable. */
-export function procCpuTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces) start after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-  } catch {
-    return undefined;
-  }
-}
-
-/** Clock ticks per second of /proc (USER_HZ): 100 on Linux. */
-export const TICKS_PER_SECOND = 100;
+/** /proc CPU readings: the one reader every bench uses (perf/src/proc-cpu.ts). */
+export { procCpuTicks, TICKS_PER_SECOND } from '../../src/proc-cpu';
 
 /** Fails the bench with a message that says what was wrong (correctness, never a timing). */
 export class BenchFailure extends Error {

@@ -5,20 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-
-/** Clock ticks per second of /proc (USER_HZ): 100 on Linux. */
-const TICKS_PER_SECOND = 100;
+import { procCpuSplitTicks, TICKS_PER_SECOND } from '../../src/proc-cpu';
 
 /** CPU seconds a process has used so far in user and in kernel mode; NaN once it is gone. */
 export function cpuSplit(pid: number): { user: number; system: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces) start after its closing parenthesis.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(f[11]) / TICKS_PER_SECOND, system: Number(f[12]) / TICKS_PER_SECOND };
-  } catch {
-    return { user: Number.NaN, system: Number.NaN };
-  }
+  const t = procCpuSplitTicks(pid);
+  return t
+    ? { user: t.user / TICKS_PER_SECOND, system: t.system / TICKS_PER_SECOND }
+    : { user: Number.NaN, system: Number.NaN };
 }
 
 /** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
