@@ -461,10 +461,6 @@ export const DEPLOYMENTS = [
     trigger: {
       topics: [TOPICS.messageEvents, TOPICS.roomEvents, TOPICS.notifyCommands],
       consumerGroup: groupOf('notify'),
-      unordered: {
-        topics: [TOPICS.messageEvents],
-        why: "message facts only raise the sender's read marker (GREATEST) and add mentions, one row per (user, message): any order leaves the same markers and inbox. Its room events and read commands stay ordered: they are few, and a user's reads publish marker changes to their sockets in the order they were applied",
-      },
     },
     scaling: 'scale-to-zero',
     scalingWhy:

@@ -632,16 +632,49 @@ export function createRecordConsumer(
 
 // ---------------------------------------------------------------- admin
 
-async function withAdmin<T>(
-  client: KafkaClient,
-  fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
-): Promise<T> {
+async function withAdmin<T>(client: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = inner(client).admin();
   await admin.connect();
   try {
     return await fn(admin);
   } finally {
     await admin.disconnect();
+  }
+}
+
+type Admin = ReturnType<Kafka['admin']>;
+
+/**
+ * kafkajs's errors for a topic or partition the broker does not serve yet (a leader still being
+ * elected or loading its log): retriable by Kafka's own table, or kafkajs's retries ran out on one.
+ */
+const notServedYet = (err: unknown): boolean =>
+  typeof err === 'object' &&
+  err !== null &&
+  ((err as { retriable?: unknown }).retriable === true ||
+    (err as { name?: unknown }).name === 'KafkaJSNumberOfRetriesExceeded');
+
+/** How long a topic may take to be served after it was created or grown. */
+const SERVED_WITHIN_MS = 60_000;
+
+/**
+ * Waits until the leader of every partition of `topics` answers (a list-offsets request per
+ * topic). A freshly created or grown topic is listed before its partitions are served: a single
+ * busy broker took seconds for 10 topics of 24 partitions, and a producer or consumer started
+ * meanwhile met UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_FOR_PARTITION.
+ */
+async function untilServed(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + SERVED_WITHIN_MS;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.fetchTopicOffsets(topic);
+        break;
+      } catch (err) {
+        if (!notServedYet(err) || Date.now() > deadline) throw err;
+        await sleep(250);
+      }
+    }
   }
 }
 
@@ -658,7 +691,8 @@ export async function partitionCount(
 
 /**
  * Creates each topic and its dead-letter topic unless it exists (safe to run
- * concurrently and repeatedly). Returns the topics that were missing.
+ * concurrently and repeatedly), and returns once every partition of them is
+ * served by its leader. Returns the topics that were missing.
  * @example await ensureTopics(kafka) // every topic of TOPICS + .dlq, TOPIC_PARTITIONS each
  */
 export async function ensureTopics(
@@ -670,11 +704,20 @@ export async function ensureTopics(
   return withAdmin(client, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = wanted.filter((t) => !existing.has(t));
-    if (!missing.length) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
-    });
+    if (missing.length) {
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+        });
+      } catch (err) {
+        // A racing creator made them first, or their leaders are not elected yet: fine if they
+        // all exist now (untilServed waits for the leaders).
+        const now = new Set(await admin.listTopics());
+        if (missing.some((t) => !now.has(t))) throw err;
+      }
+    }
+    await untilServed(admin, wanted);
     return missing;
   });
 }
@@ -707,6 +750,7 @@ export async function growTopics(
       // Another process grew them first (INVALID_PARTITIONS): fine if they are all big enough now.
       if ((await small()).length) throw err;
     }
+    await untilServed(admin, grow);
     return grow;
   });
 }
