@@ -34,6 +34,11 @@ export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 /** The dead-letter topic of a topic. */
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 
+/** Each topic once and its dead-letter topic after it: what the topics job creates and grows. */
+export const withDeadLetterTopics = (topics: readonly string[]): string[] => [
+  ...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)])),
+];
+
 /**
  * Partitions per topic when the project's scripts create (or grow) them. A room is one key is one
  * partition, and an ordered KafkaSource hands a partition's events over one at a time, so this is

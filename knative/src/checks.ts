@@ -4,7 +4,12 @@
  * it finds, in words; the tests expect none. Also the few rules of Knative's admission webhook that
  * the CRD schema cannot express and that these manifests could break.
  */
-import { deadLetterTopic, TOPIC_PARTITIONS, TOPICS } from '@parley/eventing/catalog';
+import {
+  deadLetterTopic,
+  TOPIC_PARTITIONS,
+  TOPICS,
+  withDeadLetterTopics,
+} from '@parley/eventing/catalog';
 import { backoffMs, DEFAULT_DELIVERY } from '@parley/eventing/delivery-policy';
 import {
   CLOUDEVENT_FUNCTIONS,
@@ -322,7 +327,7 @@ export function checkAgainstTable(
       problems.push(`ConfigMap ${env} must be ${serviceUrl(name)} (the Knative Service ${name})`);
 
   // Topics: the catalog's and their dead-letter topics, TOPIC_PARTITIONS each.
-  const catalog = Object.values(TOPICS).flatMap((t) => [t, deadLetterTopic(t)]);
+  const catalog = withDeadLetterTopics(Object.values(TOPICS));
   const declared = topics.map((t) => t.spec?.topicName ?? nameOf(t));
   if (!sameSet(declared, catalog) || declared.length !== catalog.length)
     problems.push(`KafkaTopics ${list(declared)} ≠ catalog ${list(catalog)}`);

@@ -13,7 +13,7 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
-import { CATALOG, deadLetterTopic, isEventType, TOPIC_PARTITIONS, TOPICS } from '../catalog';
+import { CATALOG, isEventType, TOPIC_PARTITIONS, TOPICS, withDeadLetterTopics } from '../catalog';
 import { type KafkaRecordLike, toKafkaRecord } from '../cloudevent';
 import { DEFAULT_MAX_POLL_RECORDS, type DeliveryOrdering, sleep } from '../delivery-policy';
 import type { EventSink } from '../event-sink';
@@ -700,7 +700,7 @@ export async function ensureTopics(
   topics: readonly string[] = Object.values(TOPICS),
   partitions = TOPIC_PARTITIONS,
 ): Promise<string[]> {
-  const wanted = [...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)]))];
+  const wanted = withDeadLetterTopics(topics);
   return withAdmin(client, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = wanted.filter((t) => !existing.has(t));
@@ -734,7 +734,7 @@ export async function growTopics(
   topics: readonly string[] = Object.values(TOPICS),
   partitions = TOPIC_PARTITIONS,
 ): Promise<string[]> {
-  const wanted = [...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)]))];
+  const wanted = withDeadLetterTopics(topics);
   return withAdmin(client, async (admin) => {
     const small = async () =>
       (await admin.fetchTopicMetadata({ topics: wanted })).topics
