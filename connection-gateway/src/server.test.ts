@@ -59,7 +59,7 @@ async function gateway(env: Record<string, string> = {}, over: { tokens?: TokenS
     { port: 0, host: '127.0.0.1' },
   );
   running.push(g);
-  return { g, ws: g.url.replace(/^http/, 'ws') + '/ws' };
+  return { g, ws: `${g.url.replace(/^http/, 'ws')}/ws` };
 }
 
 const tokenOf = (userId: string) => tokens.sign({ id: userId, username: userId });

@@ -8,7 +8,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { CLOSE_CODES, LIMITS } from '@parley/protocol';
-import { installErrorHandler, mountProbes, ParleyError, type TokenClaims } from '@parley/runtime';
+import {
+  httpMetrics,
+  installErrorHandler,
+  mountProbes,
+  ParleyError,
+  type TokenClaims,
+} from '@parley/runtime';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { Counter, Gauge } from 'prom-client';
@@ -34,6 +40,7 @@ import { readMarkersOf } from './reads';
 import { ConnectionCaps } from './ws/connection-caps';
 import { handleFrame } from './ws/frames';
 import { Hub } from './ws/hub';
+import { GatewayMetrics, type HandshakeRefusal } from './ws/metrics';
 import { Session } from './ws/session';
 import { WsSocket } from './ws/ws-socket';
 
@@ -95,8 +102,10 @@ export async function startGateway(
 ): Promise<Gateway> {
   const { log, registry, limits } = deps;
   let draining = false;
+  const metrics = new GatewayMetrics(registry);
   const hub = new Hub(deps.fanout, log, {
     onRoomsChanged: (userId) => presence.roomsChanged(userId, hub.roomsOfUser(userId)),
+    metrics,
   });
   hub.start();
   // `typing` frames relayed per (user, room): one token per LIMITS.typingThrottleMs, no burst.
@@ -158,11 +167,6 @@ export async function startGateway(
     labelNames: ['code'],
     registers: [registry],
   });
-  const framesIn = new Counter({
-    name: 'parley_gateway_frames_in_total',
-    help: 'Client frames received',
-    registers: [registry],
-  });
   const heartbeatDrops = new Counter({
     name: 'parley_gateway_heartbeat_drops_total',
     help: 'Sockets dropped for answering no heartbeat ping',
@@ -171,6 +175,8 @@ export async function startGateway(
 
   const app = new Hono();
   installErrorHandler(app, log);
+  // First: the API's RED metrics count every answer, the refusals below included.
+  app.use('/api/v1/*', httpMetrics(registry));
   // A connection past MAX_CONNECTIONS is served the probes only.
   app.use('*', async (c, next) => {
     const socket = (c.env as HttpBindings | undefined)?.incoming?.socket;
@@ -251,8 +257,16 @@ export async function startGateway(
     server.once('error', reject);
   });
 
-  const reject = (socket: Duplex, status: number, code: string, message: string) => {
+  /** Refuses a handshake: `outcome` is the error code the client gets, `reason` why (metrics). */
+  const reject = (
+    socket: Duplex,
+    status: number,
+    code: string,
+    message: string,
+    reason: HandshakeRefusal,
+  ) => {
     handshakes.inc({ outcome: code });
+    metrics.handshakeRefused(reason);
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
@@ -287,7 +301,7 @@ export async function startGateway(
     const slot = slots.get(socket);
     if (!slot || slot.settled) return;
     slot.settled = true;
-    reject(socket, 503, 'unavailable', 'the handshake took too long; reconnect');
+    reject(socket, 503, 'unavailable', 'the handshake took too long; reconnect', 'timeout');
     setTimeout(() => socket.destroy(), 1_000).unref();
   };
   /** Marks the handshake settled; false when it was already (timed out). */
@@ -302,12 +316,20 @@ export async function startGateway(
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySocket);
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (url.pathname !== '/ws') return reject(socket, 404, 'not_found', 'no such endpoint');
-    if (draining) return reject(socket, 503, 'unavailable', 'gateway is draining; reconnect');
+    if (url.pathname !== '/ws')
+      return reject(socket, 404, 'not_found', 'no such endpoint', 'not_found');
+    if (draining)
+      return reject(socket, 503, 'unavailable', 'gateway is draining; reconnect', 'draining');
     if (reserved.has(socket))
-      return reject(socket, 503, 'unavailable', 'the gateway is full; reconnect with backoff');
+      return reject(
+        socket,
+        503,
+        'unavailable',
+        'the gateway is full; reconnect with backoff',
+        'full',
+      );
     if (!originAllowed(req.headers.origin, deps.allowedOrigins)) {
-      return reject(socket, 403, 'forbidden', 'origin not allowed');
+      return reject(socket, 403, 'forbidden', 'origin not allowed', 'origin');
     }
     // A browser fails a handshake whose offered subprotocols got no answer, so selecting none
     // would not help: say why instead, before any work.
@@ -318,6 +340,7 @@ export async function startGateway(
         400,
         'bad_request',
         `offer the subprotocols ${offer}: the server selects ${PROTOCOL_NAME} and never echoes a token`,
+        'bearer_only',
       );
     }
     // Per address as the HTTP budgets count it: IPv4 as it is, IPv6 by its /64.
@@ -330,7 +353,13 @@ export async function startGateway(
     );
     if (!caps.takeAddress(address)) {
       const max = limits.MAX_SOCKETS_PER_ADDRESS;
-      return reject(socket, 429, 'rate_limited', `at most ${max} WebSockets per client address`);
+      return reject(
+        socket,
+        429,
+        'rate_limited',
+        `at most ${max} WebSockets per client address`,
+        'address_cap',
+      );
     }
     // Accepted or refused within HANDSHAKE_TIMEOUT_MS, whatever the token check waits for.
     const slot: Slots = { address, settled: false };
@@ -348,6 +377,7 @@ export async function startGateway(
             429,
             'rate_limited',
             `at most ${max} WebSockets per user; close one`,
+            'user_cap',
           );
         }
         slot.userId = claims.userId;
@@ -360,13 +390,14 @@ export async function startGateway(
       (err) => {
         if (!settle(slot)) return;
         if (err instanceof ParleyError && err.code === 'unavailable') {
-          return reject(socket, 503, 'unavailable', err.message);
+          return reject(socket, 503, 'unavailable', err.message, 'users_unavailable');
         }
         reject(
           socket,
           401,
           'unauthorized',
           err instanceof ParleyError ? err.message : 'invalid token',
+          'unauthorized',
         );
       },
     );
@@ -433,6 +464,7 @@ export async function startGateway(
     budgets,
     typing,
     markerOf: (userId: string, roomId: string) => hub.markerOf(userId, roomId),
+    metrics,
   };
   const sessionLimits = {
     perSecond: limits.RATE_FRAMES_PER_SEC,
@@ -454,6 +486,7 @@ export async function startGateway(
       claims.exp,
       new WsSocket(ws, tcp),
       sessionLimits,
+      metrics,
     );
     // Frames are handled one at a time, in order; those that arrive before the
     // session is set up wait here. The queue is bounded.
@@ -466,7 +499,6 @@ export async function startGateway(
     ws.on('message', (data, isBinary) => {
       session.silentBeats = 0;
       if (session.closed) return;
-      framesIn.inc();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (queuedFrames >= QUEUE_MAX_FRAMES || queuedBytes + buf.byteLength > QUEUE_MAX_BYTES) {
         session.close(CLOSE_CODES.policyViolation.code, 'too many frames waiting');

@@ -10,11 +10,13 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { notFoundOrNotAllowed } from './allowed-methods';
 import { asParleyError, describeIssues, ParleyError } from './errors';
+import { httpMetrics } from './http-metrics';
 import type { Logger } from './logger';
 import { mountProbes } from './ops';
 
 /**
- * A function's app with Parley's error handling and the probes (`/healthz`, `/readyz`) in place.
+ * A function's app with Parley's error handling, the probes (`/healthz`, `/readyz`) and the RED
+ * metrics of its routes (`httpMetrics`: first, so it sees every route's answer) in place.
  * Its `/metrics` is not here: `serveFunction` serves the registry on the private METRICS_PORT.
  * @example const app = functionApp(deps); app.get('/api/v1/rooms', requireAuth(tokens), …);
  */
@@ -24,6 +26,7 @@ export function functionApp(opts: {
   ready?: () => Promise<boolean> | boolean;
 }): Hono {
   const app = new HonoApp();
+  app.use('*', httpMetrics(opts.registry));
   installErrorHandler(app, opts.log);
   mountProbes(app, opts.ready ? { ready: opts.ready } : {});
   return app;

@@ -49,6 +49,16 @@ describe('serveFunction', () => {
     expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(404);
   });
 
+  it('sets the cold start once the function listens', async () => {
+    await vi.waitFor(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const seconds = Number(text.match(/^parley_cold_start_seconds\{[^}]*\} (\S+)$/m)?.[1]);
+      // Since the (test) process started: positive, and less than the process's uptime.
+      expect(seconds).toBeGreaterThan(0);
+      expect(seconds).toBeLessThanOrEqual(process.uptime());
+    });
+  });
+
   it('closes the metrics port with the server', async () => {
     await new Promise((resolve) => server.close(resolve));
     await vi.waitFor(async () => {

@@ -12,6 +12,7 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { z } from 'zod';
+import { recordColdStart } from './cold-start';
 import { loadConfig } from './config';
 import { closeFunctions, functionRegistry, registeredFunction } from './function-host';
 import { MetricsPortSchema, type MetricsServer, serveMetrics } from './ops';
@@ -39,13 +40,15 @@ export function serveFunction(
     console.log(
       JSON.stringify({ level, time: new Date().toISOString(), service: target, msg, ...fields }),
     );
-  const server = serve({ fetch: app.fetch, port: PORT, hostname: HOST }, (info) =>
-    say('info', 'function listening', { url: `http://${HOST}:${info.port}/` }),
-  ) as Server;
+  const registry = functionRegistry(target);
+  const server = serve({ fetch: app.fetch, port: PORT, hostname: HOST }, (info) => {
+    // Adapters were built when the function's module registered it: this is the cold start's end.
+    if (registry) recordColdStart(registry);
+    say('info', 'function listening', { url: `http://${HOST}:${info.port}/` });
+  }) as Server;
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1000;
   // The metrics server lives as long as the function's: scrapeable while it drains, closed with it.
-  const registry = functionRegistry(target);
   if (registry && METRICS_PORT !== undefined) {
     let metrics: MetricsServer | undefined;
     let closed = false;

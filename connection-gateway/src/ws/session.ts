@@ -5,6 +5,7 @@
  */
 import type { ServerFrame } from '@parley/protocol';
 import { TokenBucket } from '../middleware/rate-limit';
+import type { ServerFrameType, SessionMetrics } from './metrics';
 import type { OutFrame } from './out-frame';
 
 export interface SocketLike {
@@ -72,22 +73,32 @@ export class Session {
     readonly tokenExp: number,
     private readonly socket: SocketLike,
     private readonly limits: SessionLimits,
+    /**
+     * Counts the frames this session writes by `send`/`sendText` (one each); those written by
+     * `sendOut` are counted by the caller, once for all its sockets (hub.ts).
+     */
+    private readonly metrics?: SessionMetrics,
   ) {
     this.bucket = new TokenBucket(limits.perSecond, limits.burst);
   }
 
-  send(frame: ServerFrame): void {
-    if (!this.closed) this.sendText(JSON.stringify(frame));
+  /** Sends a frame; false if not sent (closed, or too slow). */
+  send(frame: ServerFrame): boolean {
+    return !this.closed && this.sendText(JSON.stringify(frame), frame.type);
   }
 
-  /** Sends a frame already serialized (one whose size was measured first); false if not sent. */
-  sendText(json: string): boolean {
+  /** Sends a frame of `type` already serialized (one whose size was measured first); false if not sent. */
+  sendText(json: string, type: ServerFrameType): boolean {
     if (!this.keepingUp()) return false;
     this.socket.send(json);
+    this.metrics?.framesOut(type);
     return true;
   }
 
-  /** Sends a frame serialized and framed once for many sockets (ws/out-frame.ts); false if not sent. */
+  /**
+   * Sends a frame serialized and framed once for many sockets (ws/out-frame.ts); false if not sent.
+   * Not counted here: the caller counts the sockets it reached, once (`framesOut(type, n)`).
+   */
   sendOut(out: OutFrame): boolean {
     if (!this.keepingUp()) return false;
     if (this.socket.sendFrame) this.socket.sendFrame(out.wire);
@@ -99,6 +110,7 @@ export class Session {
   private keepingUp(): boolean {
     if (this.closed) return false;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.metrics?.slowReaderClosed();
       this.close(1013, 'too slow to keep up');
       return false;
     }

@@ -15,7 +15,7 @@ export function realMessageIndex(
   cfg: MessageIndexConfig,
   ctx: FunctionContext,
 ): Adapters<Omit<MessageIndexDeps, 'log'>> {
-  const index = new EsSearchIndex(esOptions(cfg));
+  const index = new EsSearchIndex({ ...esOptions(cfg), registry: ctx.registry });
   return {
     deps: { index, metrics: messageIndexMetrics(ctx.registry) },
     ready: () => index.ping(),

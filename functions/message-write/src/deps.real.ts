@@ -39,8 +39,10 @@ export function realMessageWrite(
   cfg: MessageWriteConfig,
   ctx: FunctionContext,
 ): Adapters<Omit<MessageWriteDeps, 'log'>> {
-  const db = ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS);
-  const redis = createRedis(cfg.REDIS_URL, 'message-write');
+  const db = ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'messages' },
+  });
+  const redis = createRedis(cfg.REDIS_URL, 'message-write', { registry: ctx.registry });
   const fanout = new RedisFanout(redis);
   const isMember = membershipWithFallback(
     new RedisMembershipCache(redis),

@@ -17,7 +17,7 @@ import {
   serviceClient,
   UrlSchema,
 } from '@parley/runtime';
-import type { Adapters } from '@parley/runtime/function-host';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { z } from 'zod';
 import type { MessagesDeps } from './app';
@@ -32,12 +32,15 @@ export const MessagesConfigSchema = z.object({
 });
 export type MessagesConfig = z.infer<typeof MessagesConfigSchema>;
 
-/** @example const { deps, ready, close } = realMessages(cfg); */
+/** @example const { deps, ready, close } = realMessages(cfg, ctx); */
 export function realMessages(
   cfg: MessagesConfig,
+  ctx: FunctionContext,
 ): Adapters<Pick<MessagesDeps, 'store' | 'recent' | 'isMember' | 'tokens'>> {
-  const db = ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS);
-  const redis = createRedis(cfg.REDIS_URL, 'messages');
+  const db = ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'messages' },
+  });
+  const redis = createRedis(cfg.REDIS_URL, 'messages', { registry: ctx.registry });
   return {
     deps: {
       store: new MysqlMessageStore(db),

@@ -6,7 +6,7 @@ import {
   ShardedMysql,
   ShardSpecSchema,
 } from '@parley/runtime';
-import type { Adapters } from '@parley/runtime/function-host';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { z } from 'zod';
 import type { NotificationsDeps } from './app';
 
@@ -17,11 +17,14 @@ export const NotificationsConfigSchema = z.object({
 });
 export type NotificationsConfig = z.infer<typeof NotificationsConfigSchema>;
 
-/** @example const { deps, ready, close } = realNotifications(cfg); */
+/** @example const { deps, ready, close } = realNotifications(cfg, ctx); */
 export function realNotifications(
   cfg: NotificationsConfig,
+  ctx: FunctionContext,
 ): Adapters<Pick<NotificationsDeps, 'store' | 'tokens'>> {
-  const db = ShardedMysql.fromSpec(cfg.NOTIFY_DB_SHARDS);
+  const db = ShardedMysql.fromSpec(cfg.NOTIFY_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'notify' },
+  });
   return {
     deps: { store: new MysqlNotificationStore(db), tokens: createTokenService(cfg.JWT_SECRET) },
     ready: () => db.ping(),

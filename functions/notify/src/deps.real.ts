@@ -41,8 +41,10 @@ export function realNotify(
   cfg: NotifyConfig,
   ctx: FunctionContext,
 ): Adapters<Omit<NotifyDeps, 'log'>> {
-  const db = ShardedMysql.fromSpec(cfg.NOTIFY_DB_SHARDS);
-  const redis = createRedis(cfg.REDIS_URL, 'notify');
+  const db = ShardedMysql.fromSpec(cfg.NOTIFY_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'notify' },
+  });
+  const redis = createRedis(cfg.REDIS_URL, 'notify', { registry: ctx.registry });
   const fanout = new RedisFanout(redis);
   return {
     deps: {

@@ -13,7 +13,7 @@ import {
   serviceClient,
   UrlSchema,
 } from '@parley/runtime';
-import type { Adapters } from '@parley/runtime/function-host';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
 import { z } from 'zod';
 import type { RoomOpsDeps } from './handler';
@@ -30,10 +30,15 @@ export const RoomOpsConfigSchema = z.object({
 });
 export type RoomOpsConfig = z.infer<typeof RoomOpsConfigSchema>;
 
-/** @example const { deps, ready, close } = realRoomOps(cfg); */
-export function realRoomOps(cfg: RoomOpsConfig): Adapters<Omit<RoomOpsDeps, 'log'>> {
-  const db = ShardedMysql.fromSpec(cfg.ROOMS_DB_SHARDS);
-  const redis = createRedis(cfg.REDIS_URL, 'room-ops');
+/** @example const { deps, ready, close } = realRoomOps(cfg, ctx); */
+export function realRoomOps(
+  cfg: RoomOpsConfig,
+  ctx: FunctionContext,
+): Adapters<Omit<RoomOpsDeps, 'log'>> {
+  const db = ShardedMysql.fromSpec(cfg.ROOMS_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'rooms' },
+  });
+  const redis = createRedis(cfg.REDIS_URL, 'room-ops', { registry: ctx.registry });
   const fanout = new RedisFanout(redis);
   return {
     deps: {

@@ -72,12 +72,10 @@ describe('room-ops with MySQL, Redis, an HTTP sink and the users function', () =
     });
     servers.push(sink.server, users.server);
     const { REDIS_URL } = infraEnv();
-    ops = realRoomOps({
-      ROOMS_DB_SHARDS: spec,
-      REDIS_URL,
-      K_SINK: sink.url,
-      USERS_URL: users.url,
-    });
+    ops = realRoomOps(
+      { ROOMS_DB_SHARDS: spec, REDIS_URL, K_SINK: sink.url, USERS_URL: users.url },
+      { name: 'room-ops', log: createLogger('room-ops', 'silent'), registry: new Registry() },
+    );
     redis = createRedis(REDIS_URL, 'room-ops-test');
     listener = new RedisFanout(redis);
   });

@@ -6,7 +6,7 @@ import {
   ShardedMysql,
   ShardSpecSchema,
 } from '@parley/runtime';
-import type { Adapters } from '@parley/runtime/function-host';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { z } from 'zod';
 import type { RoomsDeps } from './app';
 
@@ -17,9 +17,14 @@ export const RoomsConfigSchema = z.object({
 });
 export type RoomsConfig = z.infer<typeof RoomsConfigSchema>;
 
-/** @example const { deps, ready, close } = realRooms(cfg); */
-export function realRooms(cfg: RoomsConfig): Adapters<Pick<RoomsDeps, 'store' | 'tokens'>> {
-  const db = ShardedMysql.fromSpec(cfg.ROOMS_DB_SHARDS);
+/** @example const { deps, ready, close } = realRooms(cfg, ctx); */
+export function realRooms(
+  cfg: RoomsConfig,
+  ctx: FunctionContext,
+): Adapters<Pick<RoomsDeps, 'store' | 'tokens'>> {
+  const db = ShardedMysql.fromSpec(cfg.ROOMS_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'rooms' },
+  });
   return {
     deps: { store: new MysqlRoomStore(db), tokens: createTokenService(cfg.JWT_SECRET) },
     ready: () => db.ping(),

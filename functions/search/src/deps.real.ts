@@ -4,7 +4,7 @@
  * service for the caller's rooms, and the token key.
  */
 import { createTokenService, JwtSecretSchema, serviceClient, UrlSchema } from '@parley/runtime';
-import type { Adapters } from '@parley/runtime/function-host';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { esOptions, SearchIndexConnectionSchema } from '@parley/search-index/config';
 import { EsSearchIndex } from '@parley/search-index/es';
 import type { z } from 'zod';
@@ -18,11 +18,12 @@ export const SearchConfigSchema = SearchIndexConnectionSchema.extend({
 });
 export type SearchConfig = z.infer<typeof SearchConfigSchema>;
 
-/** @example const { deps, ready, close } = realSearch(cfg); */
+/** @example const { deps, ready, close } = realSearch(cfg, ctx); */
 export function realSearch(
   cfg: SearchConfig,
+  ctx: FunctionContext,
 ): Adapters<Pick<SearchDeps, 'index' | 'roomIdsOf' | 'tokens'>> {
-  const index = new EsSearchIndex(esOptions(cfg));
+  const index = new EsSearchIndex({ ...esOptions(cfg), registry: ctx.registry });
   return {
     deps: {
       index,

@@ -8,7 +8,7 @@ import {
   ShardedMysql,
   ShardSpecSchema,
 } from '@parley/runtime';
-import type { Adapters } from '@parley/runtime/function-host';
+import type { Adapters, FunctionContext } from '@parley/runtime/function-host';
 import { z } from 'zod';
 import { DEFAULT_KDF_LIMITS, type UsersDeps } from './app';
 import { MysqlUserStore } from './user-store.mysql';
@@ -23,9 +23,14 @@ export const UsersConfigSchema = z.object({
 });
 export type UsersConfig = z.infer<typeof UsersConfigSchema>;
 
-/** @example const { deps, ready, close } = realUsers(cfg); */
-export function realUsers(cfg: UsersConfig): Adapters<Pick<UsersDeps, 'store' | 'tokens' | 'kdf'>> {
-  const db = ShardedMysql.fromSpec(cfg.USERS_DB_SHARDS);
+/** @example const { deps, ready, close } = realUsers(cfg, ctx); */
+export function realUsers(
+  cfg: UsersConfig,
+  ctx: FunctionContext,
+): Adapters<Pick<UsersDeps, 'store' | 'tokens' | 'kdf'>> {
+  const db = ShardedMysql.fromSpec(cfg.USERS_DB_SHARDS, {
+    metrics: { registry: ctx.registry, database: 'users' },
+  });
   return {
     deps: {
       store: new MysqlUserStore(db),

@@ -3,20 +3,38 @@
  * shard map, picked by the key's logical shard.
  */
 import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
+import type { Registry } from 'prom-client';
 import { ShardMap } from '../sharding/shard-map';
+import { instrumentShardPools, physicalShardNames } from './pool-metrics';
 
 export interface ShardedMysqlOptions {
   /** Connections per physical database. */
   connectionLimit?: number;
+  /**
+   * Reports the pools in `registry` (`parley_db_pool_*`, `parley_db_shard_up`; pool-metrics.ts),
+   * labelled `database` (the logical database: `messages`, `rooms`, …) and `shard`.
+   */
+  metrics?: { registry: Registry; database: string };
 }
 
 export class ShardedMysql {
   private readonly pools = new Map<string, Pool>();
+  private readonly stopMetrics: (() => void) | undefined;
 
   constructor(
     readonly map: ShardMap,
     private readonly opts: ShardedMysqlOptions = {},
-  ) {}
+  ) {
+    if (opts.metrics) {
+      const names = physicalShardNames(map.targets());
+      // Every shard of the map, used yet or not: a shard nobody has queried can still be down.
+      this.stopMetrics = instrumentShardPools(opts.metrics.registry, {
+        database: opts.metrics.database,
+        pools: () =>
+          map.targets().map((t) => ({ shard: names.get(t) as string, pool: this.pool(t) })),
+      });
+    }
+  }
 
   /** @example ShardedMysql.fromSpec(cfg.MESSAGE_DB_SHARDS) */
   static fromSpec(spec: string, opts?: ShardedMysqlOptions): ShardedMysql {
@@ -76,6 +94,7 @@ export class ShardedMysql {
   }
 
   async close(): Promise<void> {
+    this.stopMetrics?.();
     await Promise.all([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
   }

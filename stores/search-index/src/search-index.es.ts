@@ -12,7 +12,9 @@
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import type { Message } from '@parley/protocol';
 import { ParleyError } from '@parley/runtime';
+import type { Registry } from 'prom-client';
 import { type IndexLayout, type IndexNames, indexBody, indexNames } from './es-index';
+import { instrumentElasticsearch } from './es-metrics';
 import {
   type ApplyResult,
   indexVersion,
@@ -30,6 +32,8 @@ export interface EsSearchIndexOptions {
   layout?: Partial<IndexLayout>;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
+  /** Times the client's requests in this registry (es-metrics.ts). */
+  registry?: Registry;
 }
 
 /** Marks of a highlighted term: private-use characters, never HTML. */
@@ -66,6 +70,7 @@ export class EsSearchIndex implements MessageSearchIndex {
       requestTimeout: opts.requestTimeoutMs ?? 10_000,
       maxRetries: 1,
     });
+    if (opts.registry) instrumentElasticsearch(this.client, opts.registry);
   }
 
   async ensureIndex(): Promise<void> {
