@@ -41,6 +41,14 @@ describe('eventing process config', () => {
     );
   });
 
+  it('the source polls its consumer lag every 5 s unless told otherwise, and not in a busy loop', () => {
+    expect(loadConfig(KafkaSourceConfig, base).LAG_POLL_MS).toBe(5_000);
+    expect(loadConfig(KafkaSourceConfig, { ...base, LAG_POLL_MS: '1000' }).LAG_POLL_MS).toBe(1_000);
+    expect(() => loadConfig(KafkaSourceConfig, { ...base, LAG_POLL_MS: '0' })).toThrow(
+      /LAG_POLL_MS/,
+    );
+  });
+
   it('the source refuses a missing sink, an empty topic list and a negative retry, naming them', () => {
     const bad = { ...base, SINK_URL: undefined, SOURCE_TOPICS: ' , ', DELIVERY_RETRY: '-1' };
     let err: unknown;

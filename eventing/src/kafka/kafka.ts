@@ -785,3 +785,30 @@ export async function committedOffsets(
     return out;
   });
 }
+
+/**
+ * The offset reads a long-lived admin client makes (consumer-lag.ts): kafkajs's own signatures,
+ * narrowed, so a test can fake them and nothing else sees kafkajs.
+ */
+export interface OffsetsAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** The group's committed offset per partition of each topic (`'-1'`: nothing committed). */
+  fetchOffsets(opts: {
+    groupId: string;
+    topics: string[];
+  }): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
+  /** Each partition's first (`low`) and next-to-be-written (`high`) offset. */
+  fetchTopicOffsets(
+    topic: string,
+  ): Promise<Array<{ partition: number; low: string; high: string }>>;
+}
+
+/**
+ * An admin client kept open by its caller (connect, many reads, disconnect), with few retries:
+ * a periodic reader would rather fail this read and try again at the next one.
+ * @example const admin = createOffsetsAdmin(kafka); await admin.connect()
+ */
+export function createOffsetsAdmin(client: KafkaClient): OffsetsAdmin {
+  return inner(client).admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
+}
