@@ -9,6 +9,7 @@ import {
   MetricsPortSchema,
   UrlSchema,
 } from '@parley/runtime';
+import { TracingConfigSchema } from '@parley/runtime/tracing';
 import { z } from 'zod';
 
 const csv = z.string().transform((s) =>
@@ -112,6 +113,7 @@ export const GatewayConfigSchema = GatewayLimitsSchema.extend({
   MESSAGES_URL: UrlSchema,
   SEARCH_URL: UrlSchema,
   NOTIFICATIONS_URL: UrlSchema,
+  ...TracingConfigSchema.shape,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

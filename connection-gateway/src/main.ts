@@ -15,12 +15,14 @@ import {
   createRedis,
   createTokenService,
   membershipWithFallback,
+  recordColdStart,
   roomsMembershipLoader,
   serveMetrics,
   serviceClient,
 } from '@parley/runtime';
 import { RedisAttemptStore } from '@parley/runtime/attempts/attempt-store.redis';
 import { RedisMembershipCache } from '@parley/runtime/membership/membership-cache.redis';
+import { startTracing, stopTracing } from '@parley/runtime/tracing';
 import { readGatewayConfig } from './config';
 import { RedisPresenceStore } from './presence/presence-store.redis';
 import { startGateway } from './server';
@@ -43,15 +45,17 @@ try {
   createLogger('connection-gateway').fatal({ reason: (err as Error).message }, 'cannot start');
   process.exit(1);
 }
+// Before any client is made, so every span of this process has the provider.
+startTracing('connection-gateway', cfg);
 const log = createLogger('connection-gateway', cfg.LOG_LEVEL);
 
-const redis = createRedis(cfg.REDIS_URL, 'gateway');
+const registry = createMetricsRegistry('connection-gateway');
+const redis = createRedis(cfg.REDIS_URL, 'gateway', { registry });
 const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'connection-gateway', log });
 const commands = kafkaEventSink(kafka);
 await commands.connect();
 const rooms = serviceClient(cfg.ROOMS_URL);
 const membership = new RedisMembershipCache(redis);
-const registry = createMetricsRegistry('connection-gateway');
 
 const gateway = await startGateway(
   {
@@ -81,6 +85,8 @@ const gateway = await startGateway(
   },
   { port: cfg.PORT, host: cfg.HOST },
 );
+// Listening with Kafka connected and its clients made: the gateway's cold start (cold-start.ts).
+recordColdStart(registry);
 log.info({ url: gateway.url }, 'connection gateway listening');
 // /metrics on the private port only (the Service exposes PORT alone); it lives until the exit.
 const metrics = await serveMetrics(registry, { port: cfg.METRICS_PORT, host: cfg.HOST });
@@ -94,6 +100,7 @@ const stop = async (signal: string) => {
   await gateway.drain();
   await commands.close();
   redis.disconnect();
+  await stopTracing();
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -10,6 +10,7 @@
  */
 import {
   asParleyError,
+  eventLogFields,
   failpoint,
   installErrorHandler,
   type Logger,
@@ -17,6 +18,7 @@ import {
   ParleyError,
 } from '@parley/runtime';
 import { type FunctionSpec, hostFunction, registerFunction } from '@parley/runtime/function-host';
+import { inSpan, SpanKind } from '@parley/runtime/tracing';
 import { Hono } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
@@ -51,13 +53,27 @@ export async function invokeCloudEventFunction(
   event: AnyParleyEvent,
   log: Logger,
 ): Promise<void> {
-  const elog = log.child({ ceId: event.id, ceType: event.type, key: event.partitionkey });
+  const elog = log.child(eventLogFields(event));
   if (!fn.accepts.includes(event.type)) {
     throw new ParleyError('bad_request', `${fn.name} does not handle ${event.type}`);
   }
   try {
     await failpoint(`${fn.name}.before-handle`);
-    await fn.handle(event, { log: elog });
+    // The span continues the trace the event carries (its `traceparent` extension); whatever the
+    // handler emits or publishes inside it continues this span.
+    await inSpan(
+      `${fn.name} ${event.type}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: event.traceparent,
+        attributes: {
+          'cloudevents.event_id': event.id,
+          'cloudevents.event_type': event.type,
+          'parley.partition_key': event.partitionkey,
+        },
+      },
+      () => fn.handle(event, { log: elog }),
+    );
     // Handled, but the source has not heard so: it redelivers (the offset is not committed).
     await failpoint(`${fn.name}.before-reply`);
   } catch (err) {
@@ -75,8 +91,8 @@ export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions
   mountProbes(app, opts.ready ? { ready: opts.ready } : {});
   const handled = new Counter({
     name: 'parley_events_handled_total',
-    help: 'CloudEvents handled by this function, by type and outcome',
-    labelNames: ['function', 'type', 'outcome'],
+    help: 'CloudEvents handled by this function, by type, outcome (ok, retry, refused) and error code (ok when handled)',
+    labelNames: ['function', 'type', 'outcome', 'code'],
     registers: [opts.registry],
   });
   const duration = new Histogram({
@@ -93,13 +109,13 @@ export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions
       event = fromHttp(c.req.raw.headers, await c.req.text());
     } catch (err) {
       const e = asParleyError(err);
-      handled.inc({ function: fn.name, type: 'invalid', outcome: 'refused' });
+      handled.inc({ function: fn.name, type: 'invalid', outcome: 'refused', code: e.code });
       opts.log.warn({ code: e.code, reason: e.message }, 'invalid CloudEvent refused');
       return c.json(e.toBody(), 400);
     }
     try {
       await invokeCloudEventFunction(fn, event, opts.log);
-      handled.inc({ function: fn.name, type: event.type, outcome: 'ok' });
+      handled.inc({ function: fn.name, type: event.type, outcome: 'ok', code: 'ok' });
       return c.body(null, 202);
     } catch (err) {
       const e = asParleyError(err);
@@ -107,6 +123,7 @@ export function cloudEventApp(fn: CloudEventFunction, opts: CloudEventAppOptions
         function: fn.name,
         type: event.type,
         outcome: e.retriable ? 'retry' : 'refused',
+        code: e.code,
       });
       return c.json(e.toBody(), e.retriable ? 503 : 400);
     } finally {

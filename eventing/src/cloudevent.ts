@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describeIssues, ParleyError } from '@parley/runtime';
+import { currentTraceparent } from '@parley/runtime/tracing';
 import { CATALOG, type EventData, type EventType, isEventType, SOURCE_PREFIX } from './catalog';
 
 export interface ParleyEvent<T extends EventType = EventType> {
@@ -66,7 +67,10 @@ export function createEvent<T extends EventType>(
   };
   if (opts.causationid) event.causationid = opts.causationid;
   if (opts.subject) event.subject = opts.subject;
-  if (opts.traceparent) event.traceparent = opts.traceparent;
+  // An event made while a span is active (a gateway's `send`, a function handling an event)
+  // continues that span's trace; tracing off, there is none.
+  const traceparent = opts.traceparent ?? currentTraceparent();
+  if (traceparent) event.traceparent = traceparent;
   return event;
 }
 

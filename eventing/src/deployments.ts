@@ -53,6 +53,16 @@ export const ENV = {
     doc: 'Private port of `/metrics` (9464 in a container), never behind a Service or route; unset: no metrics.',
   },
   LOG_LEVEL: { source: 'config', required: false, doc: 'pino level: info by default.' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    source: 'config',
+    required: false,
+    doc: 'OTLP/HTTP receiver of the traces (`http://jaeger-collector:4318`); unset or empty: tracing off.',
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    source: 'config',
+    required: false,
+    doc: "Share of new traces kept, 0…1 (1 by default); a continued trace keeps its parent's decision.",
+  },
   JWT_SECRET: {
     source: 'secret',
     required: true,
@@ -338,7 +348,14 @@ export interface GatewayDeployable extends DeployableBase {
 
 export type Deployable = HttpFunction | CloudEventFunctionDeployable | GatewayDeployable;
 
-const HOSTED = ['PORT', 'HOST', 'METRICS_PORT', 'LOG_LEVEL'] as const satisfies readonly EnvName[];
+const HOSTED = [
+  'PORT',
+  'HOST',
+  'METRICS_PORT',
+  'LOG_LEVEL',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_TRACES_SAMPLER_ARG',
+] as const satisfies readonly EnvName[];
 
 /** Consumer groups are `parley-<function>`: one group per function, shared by all its instances. */
 const groupOf = (fn: string) => `parley-${fn}`;

@@ -6,7 +6,8 @@
  * stop taking requests, finish the ones in flight, disconnect, exit 0.
  */
 import { serve } from '@hono/node-server';
-import { createLogger, createMetricsRegistry, loadConfig } from '@parley/runtime';
+import { createLogger, createMetricsRegistry, loadConfig, recordColdStart } from '@parley/runtime';
+import { startTracing, stopTracing } from '@parley/runtime/tracing';
 import { Histogram } from 'prom-client';
 import { KafkaSinkConfig } from './kafka/config';
 import { createKafka, ensureTopics, kafkaEventSink } from './kafka/kafka';
@@ -14,6 +15,7 @@ import { createKafkaSinkApp } from './kafka/kafka-sink';
 import { onShutdown } from './shutdown';
 
 const cfg = loadConfig(KafkaSinkConfig);
+startTracing('kafka-sink', cfg);
 const log = createLogger('kafka-sink');
 const registry = createMetricsRegistry('kafka-sink');
 const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: 'kafka-sink', log });
@@ -44,12 +46,14 @@ const app = createKafkaSinkApp({
   ready: () => !draining && sink.isConnected(),
   ...(cfg.SINK_TOPIC ? { topic: cfg.SINK_TOPIC } : {}),
 });
-const server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: cfg.HOST }, (info) =>
-  log.info({ port: info.port, host: cfg.HOST }, 'kafka sink listening'),
-);
+const server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: cfg.HOST }, (info) => {
+  recordColdStart(registry); // Kafka connected, serving port listening (runtime/src/cold-start.ts)
+  log.info({ port: info.port, host: cfg.HOST }, 'kafka sink listening');
+});
 
 onShutdown(log, async () => {
   draining = true;
   await new Promise((resolve) => server.close(resolve));
   await sink.close();
+  await stopTracing();
 });

@@ -7,13 +7,17 @@
  */
 import { serve } from '@hono/node-server';
 import { createLogger, createMetricsRegistry, loadConfig, mountOps } from '@parley/runtime';
+import { startTracing, stopTracing } from '@parley/runtime/tracing';
 import { Hono } from 'hono';
 import { KafkaSourceConfig } from './kafka/config';
-import { createKafka } from './kafka/kafka';
+import { createConsumerLagMonitor } from './kafka/consumer-lag';
+import { createKafka, createOffsetsAdmin } from './kafka/kafka';
 import { createKafkaSource } from './kafka/kafka-source';
 import { onShutdown } from './shutdown';
 
 const cfg = loadConfig(KafkaSourceConfig);
+// One Jaeger service for every source; the span names say which function it delivers to.
+startTracing('kafka-source', cfg);
 const name = `kafka-source-${cfg.CONSUMER_GROUP}`;
 const log = createLogger(name);
 const registry = createMetricsRegistry('kafka-source');
@@ -36,6 +40,15 @@ const source = createKafkaSource({
   registry,
   log,
 });
+// Read from Kafka, not counted here: it keeps reporting while deliveries are stuck.
+const lag = createConsumerLagMonitor({
+  admin: () => createOffsetsAdmin(kafka),
+  group: cfg.CONSUMER_GROUP,
+  topics: cfg.SOURCE_TOPICS,
+  registry,
+  log,
+  intervalMs: cfg.LAG_POLL_MS,
+});
 
 let server: ReturnType<typeof serve> | undefined;
 if (cfg.PORT) {
@@ -45,12 +58,15 @@ if (cfg.PORT) {
 }
 
 onShutdown(log, async () => {
+  await lag.stop();
   await source.stop();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await stopTracing();
 });
 
 try {
   await source.start();
+  lag.start(); // after start(), which creates missing topics
 } catch (err) {
   log.fatal({ err }, 'kafka source failed to start');
   process.exit(1);

@@ -58,6 +58,10 @@ type ConfigEnvName = {
  */
 export const CONFIG_VALUES: Record<ConfigEnvName, string> = {
   LOG_LEVEL: 'info',
+  // Tracing is off until an overlay names the cluster's OTLP receiver (a collector or Jaeger's
+  // :4318); then every new trace is kept unless the overlay lowers the ratio.
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  OTEL_TRACES_SAMPLER_ARG: '1',
   KAFKA_BROKERS: KAFKA_BOOTSTRAP,
   USERS_URL: serviceUrl('users'),
   ROOMS_URL: serviceUrl('rooms'),

@@ -31,6 +31,7 @@ import { roomsFunction } from '@parley/fn-rooms/function';
 import { searchFunction } from '@parley/fn-search/function';
 import { usersFunction } from '@parley/fn-users/function';
 import { ListenConfigSchema } from '@parley/runtime/serve-function';
+import { TracingConfigSchema } from '@parley/runtime/tracing';
 import { describe, expect, it } from 'vitest';
 import { startEmbedded } from './embedded';
 import { planStack } from './stack';
@@ -48,7 +49,12 @@ const SPECS = [
 ];
 
 /** Read by every function's host, not by its config: the server's PORT/HOST/METRICS_PORT and the log level. */
-const HOSTED = [...Object.keys(ListenConfigSchema.shape), 'LOG_LEVEL'];
+/** What the host reads for every function: the server's, LOG_LEVEL and the tracing variables. */
+const HOSTED = [
+  ...Object.keys(ListenConfigSchema.shape),
+  'LOG_LEVEL',
+  ...Object.keys(TracingConfigSchema.shape),
+];
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 

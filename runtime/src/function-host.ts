@@ -22,6 +22,7 @@ import type { z } from 'zod';
 import { ConfigError, LogLevelSchema, loadConfig } from './config';
 import { createLogger, type Logger } from './logger';
 import { createMetricsRegistry } from './ops';
+import { startTracing, stopTracing, type TracingConfig, TracingConfigSchema } from './tracing';
 
 /** What the host gives every function: its name, its logger, its metrics registry. */
 export interface FunctionContext {
@@ -52,7 +53,10 @@ type ConfigSchema = z.ZodObject<any>;
 export interface FunctionSpec<S extends ConfigSchema, D> {
   /** The deployable's name in the deployment table, and the Functions Framework target. */
   name: string;
-  /** Exactly the variables the function reads (besides PORT/HOST/METRICS_PORT of the server and LOG_LEVEL). */
+  /**
+   * Exactly the variables the function reads (besides PORT/HOST/METRICS_PORT of the server,
+   * LOG_LEVEL and the tracing variables, which the host reads for every function).
+   */
   config: S;
   adapters: (cfg: z.infer<S>, ctx: FunctionContext) => Adapters<D>;
 }
@@ -67,6 +71,8 @@ const closers = new Set<() => Promise<void>>();
 export async function closeFunctions(): Promise<void> {
   await Promise.allSettled([...closers].map((close) => close()));
   closers.clear();
+  // The spans of the last events handled, still in the batch, go before the process ends.
+  await stopTracing();
 }
 
 const registered = new Map<string, Hono>();
@@ -107,13 +113,16 @@ export function hostFunction<S extends ConfigSchema, D>(
   env: Record<string, string | undefined> = process.env,
 ): { ctx: FunctionContext; adapters: Adapters<D> } {
   let cfg: z.infer<S> & { LOG_LEVEL: string };
+  let tracing: TracingConfig;
   try {
     cfg = loadWithLogLevel(spec.config, env);
+    tracing = loadConfig(TracingConfigSchema, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     createLogger(spec.name).fatal({ reason: err.message }, 'cannot start');
     process.exit(1);
   }
+  startTracing(spec.name, tracing);
   const ctx: FunctionContext = {
     name: spec.name,
     log: createLogger(spec.name, cfg.LOG_LEVEL),

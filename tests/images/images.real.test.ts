@@ -390,6 +390,9 @@ describe('images: every deployable runs from its image tree alone', () => {
       HOST: '127.0.0.1', // the images say 0.0.0.0; nothing here binds beyond loopback
       METRICS_PORT: '', // per process
       LOG_LEVEL: 'info',
+      // Tracing off (every bundle still reads both; the observability test runs them traced).
+      OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      OTEL_TRACES_SAMPLER_ARG: '1',
       JWT_SECRET: jwtSecret,
       USERS_DB_SHARDS: freshShardSpec('img_users'),
       ROOMS_DB_SHARDS: freshShardSpec('img_rooms'),

@@ -24,6 +24,7 @@ import {
   MessageBodySchema,
 } from '@parley/protocol';
 import { asParleyError, type Logger, type ServiceClient } from '@parley/runtime';
+import { inSpan, SpanKind } from '@parley/runtime/tracing';
 import type { Counter } from 'prom-client';
 import type { BudgetKind, UserBudgets } from '../budgets';
 import type { KeyedBuckets } from '../middleware/http-rate-limit';
@@ -42,6 +43,8 @@ export interface FrameDeps {
   typing: KeyedBuckets;
   /** The user's read marker of a room as this gateway knows it (undefined: not known). */
   markerOf?: (userId: string, roomId: string) => number | undefined;
+  /** Counts each frame handled by the `type` it names (ws/metrics.ts: `invalid` if none of the protocol's). */
+  metrics?: { frameIn(type: string | undefined): void };
 }
 
 /** The budget each kind of frame spends on top of the frame budget. */
@@ -116,13 +119,24 @@ function refOf(raw: unknown): Ref {
   return undefined;
 }
 
-/** The ref of a frame refused before it is parsed (over a budget): it tells the client which to resend. */
-function refOfText(data: string, byteLength: number): Ref {
-  if (byteLength > LIMITS.frameMaxBytes) return undefined;
+/** The `type` a parsed frame names, if a string (whether the protocol has it is the metric's to say). */
+function typeOf(raw: unknown): string | undefined {
+  const type =
+    typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/**
+ * The ref and type of a frame refused before it is validated (over a budget): the ref tells the
+ * client which to resend; the type is what the frame is counted as.
+ */
+function peek(data: string, byteLength: number): { ref: Ref; type: string | undefined } {
+  if (byteLength > LIMITS.frameMaxBytes) return { ref: undefined, type: undefined };
   try {
-    return refOf(JSON.parse(data));
+    const raw: unknown = JSON.parse(data);
+    return { ref: refOf(raw), type: typeOf(raw) };
   } catch {
-    return undefined;
+    return { ref: undefined, type: undefined };
   }
 }
 
@@ -136,15 +150,18 @@ export async function handleFrame(
   // Every frame costs a token of its socket and one of its user, junk included,
   // before any other work. Memory stays bounded by the queue limit in server.ts.
   if (!s.bucket.take()) {
-    const ref = refOfText(data, byteLength);
+    const { ref, type } = peek(data, byteLength);
+    d.metrics?.frameIn(type);
     return limited(s, d, 'too many frames on this socket; slow down', ref, s.bucket.msUntil(1));
   }
   const user = d.budgets.take(s.userId, 'frames');
   if (!user.ok) {
-    const ref = refOfText(data, byteLength);
+    const { ref, type } = peek(data, byteLength);
+    d.metrics?.frameIn(type);
     return limited(s, d, 'too many frames from this user; slow down', ref, user.retryAfterMs);
   }
   if (byteLength > LIMITS.frameMaxBytes) {
+    d.metrics?.frameIn(undefined);
     return refuse(
       s,
       d,
@@ -157,8 +174,10 @@ export async function handleFrame(
   try {
     raw = JSON.parse(data);
   } catch {
+    d.metrics?.frameIn(undefined);
     return refuse(s, d, 'malformed_frame', 'frame is not JSON', undefined);
   }
+  d.metrics?.frameIn(typeOf(raw));
   const ref = refOf(raw);
   const parsed = ClientFrameSchema.safeParse(raw);
   if (!parsed.success) {
@@ -220,14 +239,32 @@ export async function handleFrame(
         // or restarting broker must not hold this socket's pings, syncs and later sends behind
         // it. A send that cannot be produced gets its error frame (retrying is safe).
         s.sendsInFlight++;
-        d.commands
-          .emit(
-            createEvent(
-              'parley.message.send',
-              { actorId: s.userId, roomId, clientMsgId, body: frame.body, acceptedTs: Date.now() },
-              { source: SOURCE },
+        // A message's trace starts here: the event carries this span as its traceparent.
+        inSpan(
+          'send',
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'parley.room_id': roomId,
+              'parley.client_msg_id': clientMsgId,
+              'messaging.system': 'kafka',
+            },
+          },
+          () =>
+            d.commands.emit(
+              createEvent(
+                'parley.message.send',
+                {
+                  actorId: s.userId,
+                  roomId,
+                  clientMsgId,
+                  body: frame.body,
+                  acceptedTs: Date.now(),
+                },
+                { source: SOURCE },
+              ),
             ),
-          )
+        )
           .catch((err) => {
             const e = asParleyError(err);
             d.log.warn({ code: e.code, reason: e.message, frame: 'send' }, 'send not produced');
@@ -386,6 +423,6 @@ function sendSyncWithinBudget(
   if (bytes > budget || (parts.length === 0 && messages.length > 0)) return 'none';
   const all = parts.length === messages.length;
   const text = head + parts.join(',') + tail(all && !hasMore);
-  if (s.sendText(text)) d.budgets.spendBytes(s.userId, Buffer.byteLength(text));
+  if (s.sendText(text, 'sync')) d.budgets.spendBytes(s.userId, Buffer.byteLength(text));
   return all ? 'all' : 'part';
 }

@@ -20,6 +20,8 @@ import {
 } from '@parley/eventing';
 import { LIMITS, type Message, type ServerFrame } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
+import { inSyncSpan, SpanKind } from '@parley/runtime/tracing';
+import type { HubMetrics } from './metrics';
 import { OutFrame } from './out-frame';
 import type { Session } from './session';
 
@@ -73,6 +75,11 @@ export class Hub {
       unreadCoalesceMs?: number;
       /** A user's rooms here changed (a join or leave): presence tells the new set. */
       onRoomsChanged?: (userId: string) => void;
+      /**
+       * Frames out, fan-out deliveries, send → deliver (ws/metrics.ts). The sockets a payload
+       * reached are counted in the loop that writes them and recorded once per payload.
+       */
+      metrics?: HubMetrics;
     } = {},
   ) {
     this.unreadCoalesceMs = opts.unreadCoalesceMs ?? UNREAD_COALESCE_MS;
@@ -226,6 +233,7 @@ export class Hub {
     if (this.presence.size === 0) return;
     const pending = [...this.presence];
     this.presence.clear();
+    let sent = 0;
     for (const [roomId, changes] of pending) {
       const sessions = this.byRoom.get(roomId);
       if (!sessions || sessions.size === 0) continue;
@@ -237,9 +245,11 @@ export class Hub {
             users: users.slice(i, i + LIMITS.presenceFrameMaxUsers),
           } satisfies ServerFrame),
         );
-        for (const s of sessions) s.sendOut(out);
+        for (const s of sessions) if (s.sendOut(out)) sent++;
       }
     }
+    this.opts.metrics?.framesOut('presence', sent);
+    this.opts.metrics?.delivered('presence', sent);
   }
 
   private readonly onPayload: FanoutListener = (channel, payload) => {
@@ -259,19 +269,28 @@ export class Hub {
    * 10,000-member room chatting at 10 msg/s costs one unread frame per member per second, not ten
    * (perf/results/2026-11-29-large-room.md measured the frame as much as the message itself).
    */
-  private dispatchMessage(m: Message, sessions: Iterable<Session>): void {
+  private dispatchMessage(m: Message, sessions: Iterable<Session>, sentAt?: string): void {
     let out: OutFrame | undefined;
+    let acks = 0;
+    let messages = 0;
     for (const s of sessions) {
       if (s.userId === m.senderId) {
         // The sender has read what they wrote.
         this.raiseMarker(s.userId, m.roomId, m.seq);
         if (s.takePending(m.clientMsgId, m.roomId)) {
-          s.send(ackOf(m));
+          if (s.send(ackOf(m))) acks++;
           continue;
         }
       }
       out ??= new OutFrame(JSON.stringify({ type: 'message', message: m } satisfies ServerFrame));
-      s.sendOut(out);
+      if (s.sendOut(out)) messages++;
+    }
+    const metrics = this.opts.metrics;
+    if (metrics) {
+      metrics.framesOut('message', messages);
+      metrics.delivered('message', acks + messages);
+      // Once per message here, when it reached a receiver (not only its sender's ack).
+      if (messages > 0) metrics.sendDelivered(sentAt);
     }
     this.unreadDue(m.roomId, m.seq);
   }
@@ -307,6 +326,7 @@ export class Hub {
     if (!due || !sessions) return;
     due.lastPass = Date.now();
     const frames = new Map<number, OutFrame>();
+    let sent = 0;
     for (const s of sessions) {
       const marker = this.markerOf(s.userId, roomId);
       if (marker === undefined) continue;
@@ -316,8 +336,9 @@ export class Hub {
         out = new OutFrame(JSON.stringify({ type: 'unread', roomId, count } satisfies ServerFrame));
         frames.set(count, out);
       }
-      s.sendOut(out);
+      if (s.sendOut(out)) sent++;
     }
+    this.opts.metrics?.framesOut('unread', sent);
   }
 
   private dispatch(channel: string, p: FanoutPayload): void {
@@ -325,12 +346,23 @@ export class Hub {
       const roomId = channel.slice(5);
       const sessions = [...(this.byRoom.get(roomId) ?? [])];
       if (p.kind === 'message') {
-        this.dispatchMessage(p.message, sessions);
+        // The last hop of the message's trace: message-write's span, carried on the payload.
+        inSyncSpan(
+          'fan-out message',
+          {
+            kind: SpanKind.CONSUMER,
+            parent: p.traceparent,
+            attributes: { 'parley.room_id': roomId, 'parley.sockets': sessions.length },
+          },
+          () => this.dispatchMessage(p.message, sessions, p.sentAt),
+        );
       } else if (p.kind === 'typing') {
         // Throttled per user and room at the sender's gateway; relayed in small rooms only.
         if (!isSmall(this.roomSizes.get(roomId))) return;
+        let sent = 0;
         for (const s of sessions)
-          if (s.userId !== p.userId) s.send({ type: 'typing', roomId, userId: p.userId });
+          if (s.userId !== p.userId && s.send({ type: 'typing', roomId, userId: p.userId })) sent++;
+        this.opts.metrics?.delivered('typing', sent);
       } else if (p.kind === 'read') {
         // Read receipts only in small rooms: in a room of 10,000, every read would be 10,000 frames.
         if (!isSmall(this.roomSizes.get(roomId))) return;
@@ -342,7 +374,10 @@ export class Hub {
             seq: p.seq,
           } satisfies ServerFrame),
         );
-        for (const s of sessions) if (s.userId !== p.userId) s.sendOut(out);
+        let sent = 0;
+        for (const s of sessions) if (s.userId !== p.userId && s.sendOut(out)) sent++;
+        this.opts.metrics?.framesOut('read', sent);
+        this.opts.metrics?.delivered('read', sent);
       } else if (p.kind === 'presence') {
         if (!isSmall(this.roomSizes.get(roomId))) return;
         let changes = this.presence.get(roomId);
@@ -360,11 +395,11 @@ export class Hub {
     switch (p.kind) {
       case 'ack': {
         const m = p.message;
+        let sent = 0;
         for (const s of sessions) {
-          if (s.takePending(m.clientMsgId, m.roomId)) {
-            s.send(ackOf(m));
-          }
+          if (s.takePending(m.clientMsgId, m.roomId) && s.send(ackOf(m))) sent++;
         }
+        this.opts.metrics?.delivered('ack', sent);
         return;
       }
       case 'read-marker': {
@@ -378,23 +413,32 @@ export class Hub {
           roomId: p.roomId,
           count: Math.max(0, lastSeq - marker),
         } satisfies ServerFrame);
-        for (const s of sessions) s.sendText(text);
+        let sent = 0;
+        for (const s of sessions) if (s.sendText(text, 'unread')) sent++;
+        this.opts.metrics?.delivered('read-marker', sent);
         return;
       }
       case 'notification': {
         const frame: ServerFrame = p.notification
           ? { type: 'notification', unreadTotal: p.unreadTotal, notification: p.notification }
           : { type: 'notification', unreadTotal: p.unreadTotal };
-        for (const s of sessions) s.send(frame);
+        let sent = 0;
+        for (const s of sessions) if (s.send(frame)) sent++;
+        this.opts.metrics?.delivered('notification', sent);
         return;
       }
-      case 'send-rejected':
+      case 'send-rejected': {
+        let sent = 0;
         for (const s of sessions) {
-          if (s.takePending(p.clientMsgId, p.roomId)) {
-            s.send({ type: 'error', code: p.code, message: p.message, ref: p.clientMsgId });
-          }
+          if (
+            s.takePending(p.clientMsgId, p.roomId) &&
+            s.send({ type: 'error', code: p.code, message: p.message, ref: p.clientMsgId })
+          )
+            sent++;
         }
+        this.opts.metrics?.delivered('send-rejected', sent);
         return;
+      }
       case 'room': {
         if (p.event !== 'left') this.roomSizes.set(p.room.id, p.room.memberCount);
         for (const s of sessions) {
@@ -406,9 +450,11 @@ export class Hub {
         // Subscribe before telling the client, so nothing sent to the room after this frame is missed.
         void follow.then(
           () => {
+            let sent = 0;
             for (const s of this.sessionsOf(userId)) {
-              if (s.ready) s.send({ type: 'room', event: p.event, room: p.room });
+              if (s.ready && s.send({ type: 'room', event: p.event, room: p.room })) sent++;
             }
+            this.opts.metrics?.delivered('room', sent);
             this.opts.onRoomsChanged?.(userId);
           },
           (err) => this.log.error({ err, roomId: p.room.id }, 'room subscription change failed'),

@@ -11,8 +11,13 @@
 import type { ErrorCode, Message, Notification, Room } from '@parley/protocol';
 
 export type FanoutPayload =
-  /** On `room:<id>`: a new message. The sender's sending socket turns it into its `ack`. */
-  | { kind: 'message'; message: Message }
+  /**
+   * On `room:<id>`: a new message. The sender's sending socket turns it into its `ack`.
+   * `sentAt`: when the sender's gateway made the `message.send` (its CloudEvent `time`), for the
+   * send → deliver latency; `traceparent`: message-write's span (W3C trace context), so the
+   * receiving gateways' fan-out joins the send's trace. Both absent from older writers.
+   */
+  | { kind: 'message'; message: Message; sentAt?: string; traceparent?: string }
   /** On `user:<sender>`: a retried clientMsgId that was already stored — ack it again. */
   | { kind: 'ack'; message: Message }
   /** On `user:<sender>`: message-write refused a send (e.g. no longer a member). */

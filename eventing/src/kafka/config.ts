@@ -3,8 +3,10 @@
  * (`loadConfig(KafkaSourceConfig)`): a bad value stops the process with a
  * message naming the variable.
  */
+import { TracingConfigSchema } from '@parley/runtime/tracing';
 import { z } from 'zod';
 import { DEFAULT_MAX_POLL_RECORDS } from '../delivery-policy';
+import { DEFAULT_LAG_POLL_MS } from './consumer-lag';
 
 const list = z
   .string()
@@ -42,9 +44,12 @@ export const KafkaSourceConfig = z.object({
    * or delivery, changes; an idle topic is long-polled as ever.
    */
   FETCH_LINGER_MS: int(0).default(50),
+  /** Between two reads of the group's consumer lag from Kafka (`parley_kafka_consumer_lag`). */
+  LAG_POLL_MS: int(100).default(DEFAULT_LAG_POLL_MS),
   /** If set, /healthz /readyz /metrics are served on it. */
   PORT: int(1).max(65_535).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
+  ...TracingConfigSchema.shape,
 });
 export type KafkaSourceConfig = z.infer<typeof KafkaSourceConfig>;
 
@@ -60,5 +65,6 @@ export const KafkaSinkConfig = z.object({
    * only once Kafka acknowledged its record.
    */
   PRODUCE_LINGER_MS: int(0).default(0),
+  ...TracingConfigSchema.shape,
 });
 export type KafkaSinkConfig = z.infer<typeof KafkaSinkConfig>;

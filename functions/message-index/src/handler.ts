@@ -61,7 +61,7 @@ export function createMessageIndex(deps: MessageIndexDeps): CloudEventFunction {
       const { message } = event.data;
       const result = await batcher.submit(message);
       deps.metrics?.writes.inc({ outcome: result.outcome });
-      const log = ctx.log.child({ messageId: message.id, roomId: message.roomId });
+      const log = ctx.log.child({ messageId: message.id });
       switch (result.outcome) {
         case 'applied':
           deps.metrics?.indexLag.observe(Math.max(0, now() - indexVersion(message)) / 1000);

@@ -104,8 +104,12 @@ describe('message-write', () => {
       messages: [stored],
       hasMore: false,
     });
+    // sentAt: the send's acceptance at its gateway (acceptedTs), for the send → deliver latency.
     expect(t.fanout.published).toEqual([
-      { channel: 'room:r_1', payload: { kind: 'message', message: stored } },
+      {
+        channel: 'room:r_1',
+        payload: { kind: 'message', message: stored, sentAt: '2023-11-14T22:13:20.000Z' },
+      },
     ]);
     expect(t.sink.emitted).toHaveLength(1);
     expect(t.sink.emitted[0]).toMatchObject({
@@ -338,7 +342,10 @@ describe('message-write: concurrent events share a group commit', () => {
     ]);
     // The room sees them live in seq order; each fact is caused by its own command.
     expect(t.fanout.published).toEqual(
-      messages.map((message) => ({ channel: 'room:r_1', payload: { kind: 'message', message } })),
+      messages.map((message) => ({
+        channel: 'room:r_1',
+        payload: { kind: 'message', message, sentAt: '2023-11-14T22:13:20.000Z' },
+      })),
     );
     expect(t.sink.emitted.map((e) => [e.id, e.causationid])).toEqual(
       messages.map((m, i) => [`${m.id}.created`, commands[i]?.id]),

@@ -29,6 +29,7 @@ import {
 import type { AppendInput, AppendResult, MessageStore } from '@parley/message-store';
 import type { RecentCache } from '@parley/message-store/recent-cache';
 import { failpoint, type Logger, newId } from '@parley/runtime';
+import { currentTraceparent } from '@parley/runtime/tracing';
 import { GroupCommitter } from './group-commit';
 import type { LiveMarks } from './live-marks';
 import type { MessageWriteMetrics } from './metrics';
@@ -73,7 +74,7 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
     async handle(event, ctx) {
       if (event.type !== 'parley.message.send') return; // the wrapper refuses other types
       const { actorId, roomId, clientMsgId, body, acceptedTs } = event.data;
-      const log = ctx.log.child({ roomId, actorId, clientMsgId });
+      const log = ctx.log.child({ actorId, clientMsgId }); // roomId: the wrapper's
 
       // 1. Membership before anything is written: a refused send changes
       //    nothing. The refusal is the command's final answer, so it goes to
@@ -140,7 +141,15 @@ export function createMessageWrite(deps: MessageWriteDeps): CloudEventFunction {
           return false;
         }));
       if (!shown) {
-        await deps.fanout.publish(roomChannel(roomId), { kind: 'message', message });
+        // sentAt: the send's acceptance at its gateway, for the send → deliver latency the
+        // receiving gateways measure; traceparent: this handling's span, which their fan-out joins.
+        const traceparent = currentTraceparent();
+        await deps.fanout.publish(roomChannel(roomId), {
+          kind: 'message',
+          message,
+          sentAt: new Date(acceptedTs).toISOString(),
+          ...(traceparent ? { traceparent } : {}),
+        });
         await deps.live?.mark(message.id).catch((err) => {
           log.warn({ err, seq: message.seq }, 'live mark not written; a retry shows it again');
         });
