@@ -48,7 +48,7 @@ bash knative/schemas/fetch.sh
 kustomize="${PARLEY_KNATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/parley/knative}/bin/kustomize"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r knative/base knative/overlays "$work/"
+cp -r knative/base knative/components knative/overlays "$work/"
 for t in "${targets[@]}"; do
   (cd "$work/overlays/$overlay" && "$kustomize" edit set image "parley/$t=$REGISTRY/parley/$t:$TAG")
 done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: everything, on a fresh machine. Installs dependencies, checks types and lint, fetches
-# the Knative/Kubernetes schemas the manifest tests validate against, runs the unit tests, installs
+# `npm test`: everything, on a fresh machine. Installs dependencies, checks types and lint, checks
+# the Prometheus rules and the Alertmanager config with promtool and amtool (ops/check.sh;
+# tests/infra/observability installs them, and builds Jaeger, if missing), fetches the
+# Knative/Kubernetes schemas the manifest tests validate against, runs the unit tests, installs
 # Node 24 (the images' runtime, from the npm registry) and runs the rest on it: the unit tests again,
 # the bundles of every deployable, the real services (tests/infra/up installs MariaDB, Redis, Kafka
 # and Elasticsearch if missing), the contract, image and integration tests against them — every
@@ -20,6 +22,10 @@ npx tsc -p perf/k6/tsconfig.json
 
 step "lint and format (biome)"
 npx biome check .
+
+step "Prometheus rules and Alertmanager config (ops/check.sh)"
+bash tests/infra/observability >/dev/null
+bash ops/check.sh
 
 step "Knative and Kubernetes schemas, kustomize (knative/schemas/fetch.sh; cached outside the repo)"
 bash knative/schemas/fetch.sh

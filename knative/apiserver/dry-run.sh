@@ -148,7 +148,9 @@ yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
 PY
 }
 crds_only "$schemas/crds/serving-service.yaml" "$schemas/crds/eventing-crds.yaml" \
-  "$schemas/crds/eventing-kafka-controller.yaml" "$schemas/crds/strimzi-kafkatopic.yaml" >"$work/crds.yaml"
+  "$schemas/crds/eventing-kafka-controller.yaml" "$schemas/crds/strimzi-kafkatopic.yaml" \
+  "$schemas/crds/prometheus-operator-podmonitors.yaml" \
+  "$schemas/crds/prometheus-operator-prometheusrules.yaml" >"$work/crds.yaml"
 say "installing $(grep -c '^kind: CustomResourceDefinition' "$work/crds.yaml") CRDs"
 if ! kubectl apply --server-side --field-manager parley-dry-run -f "$work/crds.yaml" >"$work/crds.out" 2>&1; then
   cat "$work/crds.out" >&2
@@ -162,7 +164,8 @@ fi
 # The discovery/OpenAPI of a freshly established CRD can lag a moment behind; kubectl needs both.
 for _ in $(seq 1 60); do
   kubectl api-resources --api-group kafka.strimzi.io -o name 2>/dev/null | grep -q kafkatopics &&
-    kubectl api-resources --api-group sources.knative.dev -o name 2>/dev/null | grep -q kafkasources && break
+    kubectl api-resources --api-group sources.knative.dev -o name 2>/dev/null | grep -q kafkasources &&
+    kubectl api-resources --api-group monitoring.coreos.com -o name 2>/dev/null | grep -q podmonitors && break
   sleep 0.5
 done
 say "CRDs established after $(elapsed)"

@@ -14,6 +14,8 @@
 #   - Kubernetes core objects  PyPI kubernetes-validate==1.37.0: the strict JSON schemas it ships, made from
 #     (strict)                 Kubernetes' OpenAPI (kubernetes-json-schema/v1.34.0-local-strict/_definitions.json);
 #                              unknown fields refused. The npm kubernetes-models classes validate them too.
+#   - PodMonitor,              Go module github.com/prometheus-operator/prometheus-operator@v0.85.0,
+#     PrometheusRule CRDs      example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,prometheusrules}.yaml
 #   - kustomize                go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1 (renders the overlays)
 #
 # Idempotent: a second run only compares a stamp (milliseconds). The cache is
@@ -26,11 +28,12 @@ EVENTING_RELEASE=1.15.0
 KAFKA_RELEASE=1.15
 STRIMZI_VERSION=1.2.0
 KUSTOMIZE_VERSION=v5.8.1
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 KUBERNETES_SCHEMA=v1.34.0-local-strict
 
 cache="${PARLEY_KNATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/parley/knative}"
-key="format=1 serving=$SERVING_VERSION operator=$OPERATOR_VERSION eventing=$EVENTING_RELEASE kafka=$KAFKA_RELEASE strimzi=$STRIMZI_VERSION kustomize=$KUSTOMIZE_VERSION k8s=$KUBERNETES_VALIDATE_VERSION/$KUBERNETES_SCHEMA"
+key="format=1 serving=$SERVING_VERSION operator=$OPERATOR_VERSION eventing=$EVENTING_RELEASE kafka=$KAFKA_RELEASE strimzi=$STRIMZI_VERSION kustomize=$KUSTOMIZE_VERSION prometheus-operator=$PROMETHEUS_OPERATOR_VERSION k8s=$KUBERNETES_VALIDATE_VERSION/$KUBERNETES_SCHEMA"
 if [ -f "$cache/stamp" ] && [ "$(cat "$cache/stamp")" = "$key" ]; then
   exit 0
 fi
@@ -66,6 +69,13 @@ kodata="$operator/cmd/operator/kodata"
 copy "$kodata/eventing-source/$KAFKA_RELEASE/kafka/eventing-kafka-controller.yaml" \
   "$cache/crds/eventing-kafka-controller.yaml"
 copy "$kodata/knative-eventing/$EVENTING_RELEASE/1-eventing-crds.yaml" "$cache/crds/eventing-crds.yaml"
+
+say "PodMonitor / PrometheusRule CRDs (github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION)"
+promop=$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")
+for kind in podmonitors prometheusrules; do
+  copy "$promop/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" \
+    "$cache/crds/prometheus-operator-$kind.yaml"
+done
 
 say "kustomize $KUSTOMIZE_VERSION (go install; about 1.5 min on 2 cores the first time)"
 if ! "$cache/bin/kustomize" version 2>/dev/null | grep -q "$KUSTOMIZE_VERSION"; then
@@ -126,7 +136,8 @@ with zipfile.ZipFile(wheel) as z, open(sys.argv[3], "wb") as out:
 PY
 rm -rf "$cache/pypi"
 
-for f in serving-service eventing-kafka-controller eventing-crds strimzi-kafkatopic; do
+for f in serving-service eventing-kafka-controller eventing-crds strimzi-kafkatopic \
+  prometheus-operator-podmonitors prometheus-operator-prometheusrules; do
   [ -s "$cache/crds/$f.yaml" ] || { say "missing $cache/crds/$f.yaml"; exit 1; }
 done
 [ -s "$cache/crds/kubernetes-strict.json" ] || { say "missing $cache/crds/kubernetes-strict.json"; exit 1; }

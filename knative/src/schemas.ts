@@ -6,6 +6,8 @@
  * - KafkaSource, KafkaSink: the CRDs of eventing-kafka-broker 1.15, SinkBinding: Knative Eventing
  *   1.15.0's, both as shipped in knative.dev/operator v0.42.2;
  * - Strimzi KafkaTopic: the CRD Strimzi 1.2.0's own generator makes from its api jar;
+ * - PodMonitor, PrometheusRule: the CRDs of prometheus-operator v0.85.0 (its Go module's
+ *   example/prometheus-operator-crd/), and the @kubernetes-models/prometheus-operator models;
  * - core objects: the kubernetes-models classes (Kubernetes' OpenAPI schemas) and, strict (unknown
  *   fields refused), the Kubernetes 1.34 OpenAPI definitions shipped by the PyPI package
  *   kubernetes-validate 1.37.0.
@@ -22,6 +24,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Service as KnativeServiceModel } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -43,6 +47,8 @@ const CRD_FILES = [
   'eventing-kafka-controller.yaml',
   'eventing-crds.yaml',
   'strimzi-kafkatopic.yaml',
+  'prometheus-operator-podmonitors.yaml',
+  'prometheus-operator-prometheusrules.yaml',
 ] as const;
 /** Kubernetes' OpenAPI definitions as strict JSON schemas (draft 2020-12; from kubernetes-validate). */
 const KUBERNETES_STRICT = 'kubernetes-strict.json';
@@ -121,7 +127,37 @@ function mapValues(src: Json): Json {
       out[k] = props;
     } else if (k === 'description') {
       // dropped: large, and not validation
-    } else out[k] = structuralToAjv(v);
+    } else if (k === 'pattern' && typeof v === 'string') out[k] = goPattern(v);
+    else out[k] = structuralToAjv(v);
+  }
+  return out;
+}
+
+/**
+ * A CRD `pattern` (Go's RE2 syntax) as a JavaScript regex source. The one RE2 construct the fetched
+ * CRDs use that JavaScript lacks is a leading case-insensitive flag, `(?i)` (prometheus-operator's
+ * `partial_response_strategy`): each letter outside a character class becomes `[xX]`.
+ * @example goPattern('^(?i)(abort|warn)?$') // '^([aA][bB][oO][rR][tT]|[wW][aA][rR][nN])?$'
+ */
+export function goPattern(pattern: string): string {
+  const m = /^(\^?)\(\?i\)/.exec(pattern);
+  if (!m) return pattern;
+  let out = m[1] as string;
+  let inClass = false;
+  const rest = pattern.slice(m[0].length);
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i] as string;
+    if (c === '\\') {
+      out += c + (rest[i + 1] ?? '');
+      i++;
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else if (c === ']') {
+      inClass = false;
+      out += c;
+    } else if (!inClass && /[a-zA-Z]/.test(c)) out += `[${c.toLowerCase()}${c.toUpperCase()}]`;
+    else out += c;
   }
   return out;
 }
@@ -172,6 +208,13 @@ const CORE: Record<
     definition: 'io.k8s.api.policy.v1.PodDisruptionBudget',
   },
   'batch/v1/Job': { model: Job, definition: 'io.k8s.api.batch.v1.Job' },
+};
+
+/** Custom resources that also have a TypeScript model, validated by it as well as by the CRD. */
+const CRD_MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'serving.knative.dev/v1/Service': KnativeServiceModel,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** Loads the fetched CRDs; throws a clear error if fetch.sh has not run. */
@@ -267,8 +310,8 @@ export function loadSchemas(): Schemas {
             '/metadata',
           ),
         );
-        if (key === 'serving.knative.dev/v1/Service')
-          problems.push(...modelProblems(obj, KnativeServiceModel));
+        const model = CRD_MODELS[key];
+        if (model) problems.push(...modelProblems(obj, model));
       }
       return problems.map((p) => `${nameOf(obj)}: ${p}`);
     },
