@@ -4,7 +4,9 @@
  * which `up` writes; the environment overrides it. PARLEY_INFRA_DIR names another set of services
  * (as `up` itself reads it): the fault suite runs on its own set, so it can break them freely.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,3 +61,12 @@ export function twoShardSpec(
 
 /** The node that runs the bundles: PARLEY_NODE (Node 24 under npm test), else this process's. */
 export const bundleNode = (): string => process.env.PARLEY_NODE || process.execPath;
+
+/** A TCP port free on 127.0.0.1 right now (for a process about to be started). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -232,6 +232,9 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
   const values: Record<string, string> = {
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // Traced when the caller names an OTLP receiver (e.g. a local Jaeger's :4318); off otherwise.
+    OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '',
+    OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG ?? '1',
     JWT_SECRET: jwtSecret,
     REDIS_URL: infra.REDIS_URL,
     KAFKA_BROKERS: infra.KAFKA_BROKERS,
@@ -282,6 +285,8 @@ export function planStack(opts: StackOptions, infra: InfraEnv): StackPlan {
     KAFKA_BROKERS: infra.KAFKA_BROKERS,
     HOST: '127.0.0.1',
     LOG_LEVEL: values.LOG_LEVEL as string,
+    OTEL_EXPORTER_OTLP_ENDPOINT: values.OTEL_EXPORTER_OTLP_ENDPOINT as string,
+    OTEL_TRACES_SAMPLER_ARG: values.OTEL_TRACES_SAMPLER_ARG as string,
     ...opts.env,
   };
   const processes: ProcSpec[] = [
@@ -523,16 +528,34 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values: args } = parseArgs({ options: { gateways: { type: 'string', default: '1' } } });
-  const stack = await startStack({ verbose: true, gateways: Number(args.gateways) });
+  const { values: args } = parseArgs({
+    options: {
+      gateways: { type: 'string', default: '1' },
+      // Beside the stack: Prometheus (Parley's rules), Alertmanager and Jaeger, every process traced.
+      observe: { type: 'boolean', default: false },
+    },
+  });
+  const { startObservability, toolPaths } = await import('./observability');
+  const obs = args.observe ? await startObservability(await toolPaths(), {}) : undefined;
+  const stack = await startStack({
+    verbose: true,
+    gateways: Number(args.gateways),
+    ...(obs ? { env: { OTEL_EXPORTER_OTLP_ENDPOINT: obs.otlpUrl } } : {}),
+  });
+  obs?.setTargets(stack.metricsUrls);
   process.stderr.write(
-    `\nParley (real mode) is up: ${stack.gatewayUrls.join(' ')}\nLogs: ${DEFAULT_LOG_DIR}\nCtrl-C stops the Parley processes; tests/infra/down stops MariaDB, Redis, Kafka and Elasticsearch.\n`,
+    `\nParley (real mode) is up: ${stack.gatewayUrls.join(' ')}\nLogs: ${DEFAULT_LOG_DIR}\n${
+      obs
+        ? `Prometheus: ${obs.prometheusUrl}  Alertmanager: ${obs.alertmanagerUrl}  Jaeger: ${obs.jaegerQueryUrl}\n`
+        : ''
+    }Ctrl-C stops the Parley processes; tests/infra/down stops MariaDB, Redis, Kafka and Elasticsearch.\n`,
   );
   let stopping = false;
   const onSignal = async () => {
     if (stopping) return;
     stopping = true;
     await stack.stop();
+    await obs?.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void onSignal());

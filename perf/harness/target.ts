@@ -5,9 +5,11 @@
  * processes and the services under it when the harness knows them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { infraEnv, REPO_ROOT } from '@parley/launcher/infra';
+import { freePort, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
+
+export { freePort };
+
 import { type Stack, startStack } from '@parley/launcher/stack';
 import { UNTHROTTLED_GATEWAY_ENV } from '../src/bench-env';
 import { infraProcesses, type ProcRef } from '../src/proc-cpu';
@@ -47,6 +49,8 @@ export interface Target {
   procs(): ProcRef[];
   /** Elasticsearch and the stack's message alias, when the target indexes into it (real mode). */
   search?: { esUrl: string; alias: string };
+  /** Where each process answers `/metrics`, by process name (real mode: `Stack.metricsUrls`). */
+  metricsUrls?: Record<string, string>;
   /** Sockets a user may hold on this target (a started target raises the gateway's default 20). */
   socketsPerUser: number;
   stop(): Promise<void>;
@@ -54,15 +58,6 @@ export interface Target {
 
 /** The ports and database prefix of the real stack a harness starts. */
 export const REAL_STACK = { gatewayPort: 18080, portBase: 18100, dbPrefix: 'parley_bench' };
-
-/** A TCP port nobody listens on now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -145,6 +140,7 @@ export async function startRealTarget(
       ...infraProcesses(),
     ],
     search: { esUrl: infra.ES_URL, alias: `${REAL_STACK.dbPrefix}-messages` },
+    metricsUrls: stack.metricsUrls,
     socketsPerUser: Number(LOAD_ENV.MAX_SOCKETS_PER_USER),
     stop: () => stack.stop(),
   };

@@ -146,12 +146,12 @@ export interface WrittenRecord {
 
 /**
  * Writes `<dir>/<base>.json` (the record), `<base>.md` (the head, then `body`, then the scenario
- * as JSON) and, when given, `<base>.svg`, linked from the markdown.
+ * as JSON) and, when given, `<base>.svg`, linked from the markdown (`svgAlt` its alt text).
  */
 export function writeRecord(
   dir: string,
   record: RunRecord,
-  opts: { title: string; body: string; svg?: string },
+  opts: { title: string; body: string; svg?: string; svgAlt?: string },
 ): WrittenRecord {
   mkdirSync(dir, { recursive: true });
   const base = recordBaseName(new Date(record.when), record.name);
@@ -159,7 +159,7 @@ export function writeRecord(
   const md = join(dir, `${base}.md`);
   writeFileSync(json, `${JSON.stringify(record, null, 2)}\n`);
   const parts = [recordHead(record, opts.title)];
-  if (opts.svg) parts.push(`![latency against offered load](${base}.svg)\n`);
+  if (opts.svg) parts.push(`![${opts.svgAlt ?? 'latency against offered load'}](${base}.svg)\n`);
   parts.push(opts.body.trimEnd(), '');
   if (record.cpu?.length) parts.push('## CPU per process', '', cpuMarkdown(record.cpu), '');
   parts.push(

@@ -3,10 +3,9 @@
  * (from the launcher, which reads `.parley/infra.env`) and fresh per-run names.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { infraEnv, twoShardSpec } from '@parley/launcher/infra';
 
-export { type InfraEnv, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
+export { freePort, type InfraEnv, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
 
 /** A short random suffix that keeps one test run's databases, topics and keys apart from another's. */
 export const runId = (): string => randomBytes(4).toString('hex');
@@ -18,13 +17,4 @@ export const runId = (): string => randomBytes(4).toString('hex');
  */
 export function freshShardSpec(service: string): string {
   return twoShardSpec(infraEnv(), `t_${service}_${runId()}`);
-}
-
-/** A TCP port free on 127.0.0.1 right now (for a process a test starts). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
