@@ -144,6 +144,17 @@ export interface SpanOptions {
   attributes?: Attributes;
 }
 
+/** Starts a span continuing `opts.parent` (or the active span), and the context it is active in. */
+function begin(name: string, opts: SpanOptions): { span: Span; ctx: Context } {
+  const parent = opts.parent === undefined ? context.active() : contextOf(opts.parent);
+  const span = tracer().startSpan(
+    name,
+    { kind: opts.kind, ...(opts.attributes ? { attributes: opts.attributes } : {}) },
+    parent,
+  );
+  return { span, ctx: trace.setSpan(parent, span) };
+}
+
 /**
  * Runs `fn` inside a new span (the active one for whatever `fn` awaits), ended when `fn` settles;
  * a thrown error marks the span as failed and is rethrown. Tracing off: just `fn()`.
@@ -155,13 +166,8 @@ export function inSpan<T>(
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   if (!on) return fn(undefined);
-  const parent = opts.parent === undefined ? context.active() : contextOf(opts.parent);
-  const span = tracer().startSpan(
-    name,
-    { kind: opts.kind, ...(opts.attributes ? { attributes: opts.attributes } : {}) },
-    parent,
-  );
-  return context.with(trace.setSpan(parent, span), async () => {
+  const { span, ctx } = begin(name, opts);
+  return context.with(ctx, async () => {
     try {
       return await fn(span);
     } catch (err) {
@@ -183,14 +189,9 @@ export function inSyncSpan<T>(
   fn: (span: Span | undefined) => T,
 ): T {
   if (!on) return fn(undefined);
-  const parent = opts.parent === undefined ? context.active() : contextOf(opts.parent);
-  const span = tracer().startSpan(
-    name,
-    { kind: opts.kind, ...(opts.attributes ? { attributes: opts.attributes } : {}) },
-    parent,
-  );
+  const { span, ctx } = begin(name, opts);
   try {
-    return context.with(trace.setSpan(parent, span), () => fn(span));
+    return context.with(ctx, () => fn(span));
   } finally {
     span.end();
   }
