@@ -28,9 +28,10 @@
  * the stack (at 100 msg/s the untraced stack stored 58/s here, the traced one 48/s): past the knee
  * the latencies are of a growing queue and the CPU per message of a different wall time.
  */
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '@parley/launcher/infra';
+import { bundleNode, REPO_ROOT } from '@parley/launcher/infra';
 import { type Observability, startObservability, toolPaths } from '@parley/launcher/observability';
 import { PANELS, promql } from '@parley/ops/queries';
 import { cpuByPhaseMarkdown, endMarkdown, phasesMarkdown } from '../harness/chat-run';
@@ -432,8 +433,7 @@ async function main(): Promise<number> {
           command,
           machine: machineInfo(),
           commit: commitInfo(REPO_ROOT),
-          target:
-            'the real stack (launcher/src/stack.ts) started once per tracing setting, every deployable its own process from its bundle, on the services of tests/infra/up; Prometheus, Alertmanager and Jaeger (launcher/src/observability.ts) on loopback',
+          target: `the real stack (launcher/src/stack.ts) started once per tracing setting, every deployable its own process from its bundle on ${bundleNodeVersion()}, on the services of tests/infra/up; Prometheus, Alertmanager and Jaeger (launcher/src/observability.ts) on loopback`,
           scenario: { ...chat, modes, settleMs, scrapeSeconds: SCRAPE_SECONDS },
           results: { costs, runs, windows, loads, queries: plot?.queries ?? {} },
           notes: [
@@ -467,4 +467,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(2);
     },
   );
+}
+
+/** The Node the bundles run on (PARLEY_NODE, else this one): the runtime tracing's cost depends on. */
+function bundleNodeVersion(): string {
+  const node = bundleNode();
+  if (node === process.execPath) return `Node ${process.version}`;
+  return `Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()} (PARLEY_NODE)`;
 }
