@@ -18,7 +18,7 @@ import {
   ParleyError,
 } from '@parley/runtime';
 import { type FunctionSpec, hostFunction, registerFunction } from '@parley/runtime/function-host';
-import { inSpan, SpanKind } from '@parley/runtime/tracing';
+import { inSpan, SpanKind, tracingOn } from '@parley/runtime/tracing';
 import { Hono } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
@@ -60,20 +60,22 @@ export async function invokeCloudEventFunction(
   try {
     await failpoint(`${fn.name}.before-handle`);
     // The span continues the trace the event carries (its `traceparent` extension); whatever the
-    // handler emits or publishes inside it continues this span.
-    await inSpan(
-      `${fn.name} ${event.type}`,
-      {
-        kind: SpanKind.SERVER,
-        parent: event.traceparent,
-        attributes: {
-          'cloudevents.event_id': event.id,
-          'cloudevents.event_type': event.type,
-          'parley.partition_key': event.partitionkey,
+    // handler emits or publishes inside it continues this span. Untraced, nothing of it is built.
+    if (!tracingOn()) await fn.handle(event, { log: elog });
+    else
+      await inSpan(
+        `${fn.name} ${event.type}`,
+        {
+          kind: SpanKind.SERVER,
+          parent: event.traceparent,
+          attributes: {
+            'cloudevents.event_id': event.id,
+            'cloudevents.event_type': event.type,
+            'parley.partition_key': event.partitionkey,
+          },
         },
-      },
-      () => fn.handle(event, { log: elog }),
-    );
+        () => fn.handle(event, { log: elog }),
+      );
     // Handled, but the source has not heard so: it redelivers (the offset is not committed).
     await failpoint(`${fn.name}.before-reply`);
   } catch (err) {

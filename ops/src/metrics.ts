@@ -36,6 +36,10 @@ export const METRIC_SPECS = {
   parley_sink_produce_seconds: { type: 'histogram', labels: ['type'] },
   parley_sink_produce_batch_records: { type: 'histogram', labels: [] },
   parley_kafka_consumer_lag: { type: 'gauge', labels: ['group', 'topic', 'partition'] },
+  parley_kafka_consumer_committed_offset: {
+    type: 'gauge',
+    labels: ['group', 'topic', 'partition'],
+  },
   parley_kafka_consumer_lag_poll_errors_total: { type: 'counter', labels: ['group'] },
 
   // Connection gateway (WebSockets).

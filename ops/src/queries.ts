@@ -69,7 +69,9 @@ export const PANELS: readonly PanelQuery[] = [
   {
     dashboard: 'overview',
     id: 'overview.sent',
-    title: 'Messages sent /s',
+    title: 'Send frames /s',
+    description:
+      '`send` frames the gateways received, refused ones (rate limits, invalid, not a member) included',
     kind: 'stat',
     expr: `sum(${rate('parley_gateway_frames_in_total{type="send"}')})`,
     unit: 'ops',
@@ -161,7 +163,9 @@ export const PANELS: readonly PanelQuery[] = [
   {
     dashboard: 'messages',
     id: 'messages.sent-stored',
-    title: 'Sent vs stored /s',
+    title: 'Send frames vs stored /s',
+    description:
+      'Send frames: every `send` the gateways received, refused ones included (their refusals are on the gateway dashboard); stored: sends message-write handled',
     // Sent: `send` frames at the gateways; stored: message.send commands message-write handled.
     expr:
       `label_replace(sum(${rate('parley_gateway_frames_in_total{type="send"}')}), "step", "sent", "", "")` +
@@ -193,10 +197,11 @@ export const PANELS: readonly PanelQuery[] = [
   {
     dashboard: 'messages',
     id: 'messages.lag-partition',
-    title: 'Consumer lag by group and partition',
-    expr: 'max by (group, partition) (parley_kafka_consumer_lag)',
+    title: 'Consumer lag by group, topic and partition',
+    // By topic too: a group may read several topics (notify reads three), each with a partition 0.
+    expr: 'max by (group, topic, partition) (parley_kafka_consumer_lag)',
     unit: 'short',
-    legend: '{{group}} [{{partition}}]',
+    legend: '{{group}} {{topic}}[{{partition}}]',
   },
   {
     dashboard: 'messages',

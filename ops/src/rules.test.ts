@@ -183,7 +183,7 @@ describe('ops/prometheus/rules.yml', () => {
   it('keeps the stall alert rewritable for the real test: plain `for:` and `[Nm]` windows', () => {
     const stalled = alerts.find((a) => a.alert === 'ParleyConsumerStalled');
     expect(stalled?.for).toMatch(/^\d+m$/);
-    expect(stalled?.expr).toMatch(/parley_source_delivered_total\[\d+m\]/);
+    expect(stalled?.expr).toMatch(/parley_kafka_consumer_committed_offset\[\d+m\]/);
   });
 });
 
@@ -220,7 +220,7 @@ describe('ops/alertmanager/alertmanager.yml', () => {
       expect(routed.get(`severity="${severity}"`), severity).toBe(
         severity === 'page' ? 'pager' : 'ticket',
       );
-    expect(config.route.group_by).toEqual(['alertname', 'service']);
+    expect(config.route.group_by).toEqual(['alertname', 'service', 'group']);
   });
 
   it("holds back a service's tickets while a page of that service fires", () => {

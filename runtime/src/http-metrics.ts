@@ -8,6 +8,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { metricOnce } from './metric-once';
 
 /** The `route` of a request no route of the app takes. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -32,22 +33,13 @@ function routeOf(c: Context): string {
 }
 
 /**
- * The registry's metric of that name, made (and registered there) if it has none yet: for metrics
- * a process may set up more than once on one registry (two apps, a test's second instance).
- * @example const c = getOrCreateMetric(registry, 'x_total', () => new Counter({ name: 'x_total', help: '…', registers: [registry] }));
- */
-export function getOrCreateMetric<M>(registry: Registry, name: string, make: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? make();
-}
-
-/**
  * Counts and times every request that passes through it, by route pattern, method and status.
  * Use it first on the app (before the routes), so it sees every route's answer; a registry can
  * take it more than once (the metrics are shared, not registered twice).
  * @example app.use('*', httpMetrics(registry));
  */
 export function httpMetrics(registry: Registry): MiddlewareHandler {
-  const requests = getOrCreateMetric(
+  const requests = metricOnce(
     registry,
     'parley_http_requests_total',
     () =>
@@ -58,7 +50,7 @@ export function httpMetrics(registry: Registry): MiddlewareHandler {
         registers: [registry],
       }),
   );
-  const duration = getOrCreateMetric(
+  const duration = metricOnce(
     registry,
     'parley_http_request_duration_seconds',
     () =>

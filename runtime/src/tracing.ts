@@ -165,13 +165,20 @@ export function inSpan<T>(
   opts: SpanOptions,
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!on) return fn(undefined);
+  if (!on) {
+    // A synchronous throw becomes a rejection, as with tracing on.
+    try {
+      return fn(undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   const { span, ctx } = begin(name, opts);
   return context.with(ctx, async () => {
     try {
       return await fn(span);
     } catch (err) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+      markFailed(span, String(err));
       throw err;
     } finally {
       span.end();
@@ -192,7 +199,18 @@ export function inSyncSpan<T>(
   const { span, ctx } = begin(name, opts);
   try {
     return context.with(ctx, () => fn(span));
+  } catch (err) {
+    markFailed(span, String(err));
+    throw err;
   } finally {
     span.end();
   }
+}
+
+/**
+ * Marks a span failed (an outcome that is not an exception: a record dead-lettered).
+ * Nothing when tracing is off (no span).
+ */
+export function markFailed(span: Span | undefined, message: string): void {
+  span?.setStatus({ code: SpanStatusCode.ERROR, message });
 }

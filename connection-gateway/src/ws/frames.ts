@@ -24,7 +24,7 @@ import {
   MessageBodySchema,
 } from '@parley/protocol';
 import { asParleyError, type Logger, type ServiceClient } from '@parley/runtime';
-import { inSpan, SpanKind } from '@parley/runtime/tracing';
+import { inSpan, SpanKind, tracingOn } from '@parley/runtime/tracing';
 import type { Counter } from 'prom-client';
 import type { BudgetKind, UserBudgets } from '../budgets';
 import type { KeyedBuckets } from '../middleware/http-rate-limit';
@@ -239,31 +239,29 @@ export async function handleFrame(
         // or restarting broker must not hold this socket's pings, syncs and later sends behind
         // it. A send that cannot be produced gets its error frame (retrying is safe).
         s.sendsInFlight++;
-        // A message's trace starts here: the event carries this span as its traceparent.
-        inSpan(
-          'send',
-          {
-            kind: SpanKind.PRODUCER,
-            attributes: {
-              'parley.room_id': roomId,
-              'parley.client_msg_id': clientMsgId,
-              'messaging.system': 'kafka',
-            },
-          },
-          () =>
-            d.commands.emit(
-              createEvent(
-                'parley.message.send',
-                {
-                  actorId: s.userId,
-                  roomId,
-                  clientMsgId,
-                  body: frame.body,
-                  acceptedTs: Date.now(),
-                },
-                { source: SOURCE },
-              ),
+        const produce = async () =>
+          d.commands.emit(
+            createEvent(
+              'parley.message.send',
+              { actorId: s.userId, roomId, clientMsgId, body: frame.body, acceptedTs: Date.now() },
+              { source: SOURCE },
             ),
+          );
+        // A message's trace starts here: the event carries this span as its traceparent.
+        (tracingOn()
+          ? inSpan(
+              'send',
+              {
+                kind: SpanKind.PRODUCER,
+                attributes: {
+                  'parley.room_id': roomId,
+                  'parley.client_msg_id': clientMsgId,
+                  'messaging.system': 'kafka',
+                },
+              },
+              produce,
+            )
+          : produce()
         )
           .catch((err) => {
             const e = asParleyError(err);

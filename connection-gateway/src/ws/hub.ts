@@ -20,7 +20,7 @@ import {
 } from '@parley/eventing';
 import { LIMITS, type Message, type ServerFrame } from '@parley/protocol';
 import type { Logger } from '@parley/runtime';
-import { inSyncSpan, SpanKind } from '@parley/runtime/tracing';
+import { inSyncSpan, SpanKind, tracingOn } from '@parley/runtime/tracing';
 import type { HubMetrics } from './metrics';
 import { OutFrame } from './out-frame';
 import type { Session } from './session';
@@ -347,15 +347,17 @@ export class Hub {
       const sessions = [...(this.byRoom.get(roomId) ?? [])];
       if (p.kind === 'message') {
         // The last hop of the message's trace: message-write's span, carried on the payload.
-        inSyncSpan(
-          'fan-out message',
-          {
-            kind: SpanKind.CONSUMER,
-            parent: p.traceparent,
-            attributes: { 'parley.room_id': roomId, 'parley.sockets': sessions.length },
-          },
-          () => this.dispatchMessage(p.message, sessions, p.sentAt),
-        );
+        if (!tracingOn() || !p.traceparent) this.dispatchMessage(p.message, sessions, p.sentAt);
+        else
+          inSyncSpan(
+            'fan-out message',
+            {
+              kind: SpanKind.CONSUMER,
+              parent: p.traceparent,
+              attributes: { 'parley.room_id': roomId, 'parley.sockets': sessions.length },
+            },
+            () => this.dispatchMessage(p.message, sessions, p.sentAt),
+          );
       } else if (p.kind === 'typing') {
         // Throttled per user and room at the sender's gateway; relayed in small rooms only.
         if (!isSmall(this.roomSizes.get(roomId))) return;

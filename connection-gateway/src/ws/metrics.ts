@@ -10,7 +10,7 @@
  */
 import type { FanoutPayload } from '@parley/eventing';
 import type { ClientFrame, ServerFrame } from '@parley/protocol';
-import { getOrCreateMetric } from '@parley/runtime';
+import { metricOnce } from '@parley/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 export type ServerFrameType = ServerFrame['type'];
@@ -125,7 +125,7 @@ export class GatewayMetrics implements HubMetrics {
   /** The metrics on `registry`, made there if they are not yet (a registry may see two gateways in tests). */
   constructor(registry: Registry) {
     const counter = (name: string, help: string, labelNames: string[]) =>
-      getOrCreateMetric(
+      metricOnce(
         registry,
         name,
         () => new Counter({ name, help, labelNames, registers: [registry] }),
@@ -145,7 +145,7 @@ export class GatewayMetrics implements HubMetrics {
     this.deliveries = children(
       counter(
         'parley_gateway_fanout_deliveries_total',
-        'Sockets a fan-out payload was written to (one per socket), by payload kind',
+        'Sockets a fan-out payload was written to (one per socket; presence: per coalesced frame), by payload kind',
         ['kind'],
       ),
       FANOUT_KINDS,
@@ -163,7 +163,7 @@ export class GatewayMetrics implements HubMetrics {
       'Sockets closed (1013) because their send buffer passed the cap',
       [],
     );
-    this.sendDeliver = getOrCreateMetric(
+    this.sendDeliver = metricOnce(
       registry,
       'parley_gateway_send_deliver_seconds',
       () =>

@@ -46,9 +46,13 @@ function fakeKafka(state: { offsets: Offsets; fail?: Error }) {
   return { factory, made };
 }
 
-/** The lag gauge's values as `topic/partition → lag` for one group. */
-async function lagOf(registry: Registry, group: string): Promise<Record<string, number>> {
-  const metric = await registry.getSingleMetric('parley_kafka_consumer_lag')?.get();
+/** A gauge's values as `topic/partition → value` for one group (the lag by default). */
+async function lagOf(
+  registry: Registry,
+  group: string,
+  name = 'parley_kafka_consumer_lag',
+): Promise<Record<string, number>> {
+  const metric = await registry.getSingleMetric(name)?.get();
   const out: Record<string, number> = {};
   for (const v of metric?.values ?? [])
     if (v.labels.group === group) out[`${v.labels.topic}/${v.labels.partition}`] = v.value;
@@ -108,6 +112,12 @@ describe('consumer lag monitor', () => {
     const m = monitor({ admin: kafka.factory, group: 'g1', topics: ['a', 'b'], registry });
     expect(await m.poll()).toBe(true);
     expect(await lagOf(registry, 'g1')).toEqual({ 'a/0': 6, 'a/1': 7, 'b/0': 0 });
+    // The committed offsets beside it (-1: never committed), whose movement tells a stall.
+    expect(await lagOf(registry, 'g1', 'parley_kafka_consumer_committed_offset')).toEqual({
+      'a/0': 4,
+      'a/1': -1,
+      'b/0': 3,
+    });
     expect(await pollErrors(registry, 'g1')).toBe(0);
   });
 
@@ -133,6 +143,9 @@ describe('consumer lag monitor', () => {
     };
     await m.poll();
     expect(await lagOf(registry, 'g1')).toEqual({ 'a/0': 1 });
+    expect(await lagOf(registry, 'g1', 'parley_kafka_consumer_committed_offset')).toEqual({
+      'a/0': 11,
+    });
   });
 
   it("leaves another group's series on a shared registry alone", async () => {

@@ -7,11 +7,14 @@
  * - `parley_kafka_consumer_lag{group,topic,partition}` = end − committed; a partition the group
  *   never committed on lags by end − start (everything retained is unread), like kafka_exporter's
  *   `kafka_consumergroup_lag`. Each poll replaces the group's set: a partition gone is removed.
- *   While polls fail the last values stay, and
+ *   While polls fail the last values stay;
+ * - `parley_kafka_consumer_committed_offset{group,topic,partition}` = the group's committed offset
+ *   (-1 where it never committed), like kafka_exporter's `kafka_consumergroup_current_offset`:
+ *   whether it moves is what tells a stalled group (ParleyConsumerStalled) from a slow one;
  * - `parley_kafka_consumer_lag_poll_errors_total{group}` counts the failed polls.
  */
-import type { Logger } from '@parley/runtime';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { type Logger, metricOnce } from '@parley/runtime';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { OffsetsAdmin } from './kafka';
 
 export const DEFAULT_LAG_POLL_MS = 5_000;
@@ -57,8 +60,8 @@ export function partitionLag(p: { committed: string; low: string; high: string }
 
 function metricsOf(registry: Registry) {
   // Shared by every monitor on the registry (a process may watch more than one group).
-  const get = <M>(name: string, make: () => M): M =>
-    (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const get = <M extends Metric>(name: string, make: () => M): M =>
+    metricOnce(registry, name, make);
   return {
     lag: get(
       'parley_kafka_consumer_lag',
@@ -66,6 +69,16 @@ function metricsOf(registry: Registry) {
         new Gauge({
           name: 'parley_kafka_consumer_lag',
           help: "Records not yet consumed: partition end offset minus the group's committed offset",
+          labelNames: ['group', 'topic', 'partition'] as const,
+          registers: [registry],
+        }),
+    ),
+    committed: get(
+      'parley_kafka_consumer_committed_offset',
+      () =>
+        new Gauge({
+          name: 'parley_kafka_consumer_committed_offset',
+          help: "The group's committed offset on the partition (-1: never committed)",
           labelNames: ['group', 'topic', 'partition'] as const,
           registers: [registry],
         }),
@@ -133,17 +146,22 @@ export function createConsumerLagMonitor(opts: ConsumerLagOptions): ConsumerLagM
       for (const p of t.partitions) position.set(`${t.topic}:${p.partition}`, p.offset);
     const next = new Map<
       string,
-      { labels: { group: string; topic: string; partition: string }; lag: number }
+      {
+        labels: { group: string; topic: string; partition: string };
+        lag: number;
+        committed: number;
+      }
     >();
     for (const { topic, ends: parts } of ends)
       for (const p of parts) {
         const key = `${topic}:${p.partition}`;
-        const lag = partitionLag({
-          committed: position.get(key) ?? '-1',
-          low: p.low,
-          high: p.high,
+        const committed = position.get(key) ?? '-1';
+        const lag = partitionLag({ committed, low: p.low, high: p.high });
+        next.set(key, {
+          labels: { group, topic, partition: String(p.partition) },
+          lag,
+          committed: Math.max(-1, Number(committed)),
         });
-        next.set(key, { labels: { group, topic, partition: String(p.partition) }, lag });
       }
     return next;
   };
@@ -174,8 +192,15 @@ export function createConsumerLagMonitor(opts: ConsumerLagOptions): ConsumerLagM
     failing = false;
     failedSinceWarn = 0;
     // Replaced in one synchronous step: a scrape sees the old set or the new one, never a mix.
-    for (const [key, labels] of shown) if (!next.has(key)) metrics.lag.remove(labels);
-    for (const { labels, lag } of next.values()) metrics.lag.set(labels, lag);
+    for (const [key, labels] of shown)
+      if (!next.has(key)) {
+        metrics.lag.remove(labels);
+        metrics.committed.remove(labels);
+      }
+    for (const { labels, lag, committed } of next.values()) {
+      metrics.lag.set(labels, lag);
+      metrics.committed.set(labels, committed);
+    }
     shown = new Map([...next].map(([key, v]) => [key, v.labels]));
     return true;
   };

@@ -17,7 +17,13 @@ import {
   mountOps,
   ParleyError,
 } from '@parley/runtime';
-import { currentTraceparent, inSpan, SpanKind } from '@parley/runtime/tracing';
+import {
+  currentTraceparent,
+  inSpan,
+  type Span,
+  SpanKind,
+  tracingOn,
+} from '@parley/runtime/tracing';
 import { Hono } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { CATALOG } from '../catalog';
@@ -75,24 +81,28 @@ export function createKafkaSinkApp(opts: KafkaSinkAppOptions): Hono {
     const started = performance.now();
     try {
       // The record continues the caller's trace: its `ce_traceparent` header is this span.
-      await inSpan(
-        `produce ${CATALOG[event.type].topic}`,
-        {
-          kind: SpanKind.PRODUCER,
-          parent: event.traceparent,
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.destination.name': CATALOG[event.type].topic,
-            'cloudevents.event_id': event.id,
-            'cloudevents.event_type': event.type,
+      // Untraced, nothing of it is built.
+      const produce = (span: Span | undefined) => {
+        const traceparent = currentTraceparent(span);
+        if (traceparent) event.traceparent = traceparent;
+        return opts.sink.emit(event);
+      };
+      if (!tracingOn()) await produce(undefined);
+      else
+        await inSpan(
+          `produce ${CATALOG[event.type].topic}`,
+          {
+            kind: SpanKind.PRODUCER,
+            parent: event.traceparent,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': CATALOG[event.type].topic,
+              'cloudevents.event_id': event.id,
+              'cloudevents.event_type': event.type,
+            },
           },
-        },
-        (span) => {
-          const traceparent = currentTraceparent(span);
-          if (traceparent) event.traceparent = traceparent;
-          return opts.sink.emit(event);
-        },
-      );
+          produce,
+        );
     } catch (err) {
       const e = asParleyError(err);
       events.inc({ type: event.type, outcome: 'failed' });

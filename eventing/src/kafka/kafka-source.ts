@@ -19,7 +19,14 @@
  *   partition moves on, so a poison record never blocks it.
  */
 import { asParleyError, eventLogFields, failpoint, type Logger } from '@parley/runtime';
-import { currentTraceparent, inSpan, SpanKind } from '@parley/runtime/tracing';
+import {
+  currentTraceparent,
+  inSpan,
+  markFailed,
+  type Span,
+  SpanKind,
+  tracingOn,
+} from '@parley/runtime/tracing';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { deadLetterTopic } from '../catalog';
 import { type AnyParleyEvent, fromKafkaRecord } from '../cloudevent';
@@ -202,40 +209,45 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     // Only a retry or a dead letter logs: a child logger per delivered event is measurable CPU.
     const elog = () => log.child({ ...where, ...eventLogFields(event) });
     const started = performance.now();
-    // The delivery continues the trace of the record (its `ce_traceparent` header) and hands the
-    // function this span as the event's traceparent.
-    const result = await inSpan(
-      `deliver to ${opts.group}`,
-      {
-        kind: SpanKind.CONSUMER,
-        parent: event.traceparent,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': record.topic,
-          'messaging.consumer.group.name': opts.group,
-          'messaging.destination.partition.id': String(record.partition),
-          'messaging.kafka.offset': Number(record.offset),
-          'cloudevents.event_id': event.id,
+    const deliver = async (span: Span | undefined) => {
+      const traceparent = currentTraceparent(span);
+      if (traceparent) event.traceparent = traceparent;
+      const r = await deliverHttp(event, {
+        ...policy,
+        // The record's value went through fromKafkaRecord's checks: post it unchanged.
+        ...(record.value !== null ? { body: record.value.toString() } : {}),
+        sinkUrl: opts.sinkUrl,
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        signal,
+        ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
+        onRetry: (attempt, reason) => {
+          metrics?.retried.inc(labels);
+          elog().warn({ attempt, reason }, 'delivery failed; will be retried');
         },
-      },
-      (span) => {
-        const traceparent = currentTraceparent(span);
-        if (traceparent) event.traceparent = traceparent;
-        return deliverHttp(event, {
-          ...policy,
-          // The record's value went through fromKafkaRecord's checks: post it unchanged.
-          ...(record.value !== null ? { body: record.value.toString() } : {}),
-          sinkUrl: opts.sinkUrl,
-          timeoutMs: opts.timeoutMs ?? 30_000,
-          signal,
-          ...(opts.fetchImpl ? { fetchImpl: opts.fetchImpl } : {}),
-          onRetry: (attempt, reason) => {
-            metrics?.retried.inc(labels);
-            elog().warn({ attempt, reason }, 'delivery failed; will be retried');
+      });
+      if (r.outcome === 'dead-letter') markFailed(span, `dead-lettered: ${r.data.slice(0, 200)}`);
+      return r;
+    };
+    // The delivery continues the trace of the record (its `ce_traceparent` header) and hands the
+    // function this span as the event's traceparent. Untraced, nothing of it is built.
+    const result = tracingOn()
+      ? await inSpan(
+          `deliver to ${opts.group}`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: event.traceparent,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': record.topic,
+              'messaging.consumer.group.name': opts.group,
+              'messaging.destination.partition.id': String(record.partition),
+              'messaging.kafka.offset': Number(record.offset),
+              'cloudevents.event_id': event.id,
+            },
           },
-        });
-      },
-    );
+          deliver,
+        )
+      : await deliver(undefined);
     if (result.outcome === 'aborted') return 'leave';
     // Delivered (or refused), offset not yet committed: a crash here redelivers.
     await failpoint('kafka-source.before-commit');
