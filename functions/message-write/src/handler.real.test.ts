@@ -151,8 +151,19 @@ describe('message-write on MySQL and Redis', () => {
         messages,
         hasMore: false,
       });
+      // Each carries its send's acceptance time (for the gateways' send → deliver latency).
+      const sent = new Map(
+        (commands.get(room) ?? []).map((c) => [
+          (c.data as { clientMsgId: string }).clientMsgId,
+          new Date((c.data as { acceptedTs: number }).acceptedTs).toISOString(),
+        ]),
+      );
       expect(heard.get(roomChannel(room))).toEqual(
-        messages.map((message) => ({ kind: 'message', message })),
+        messages.map((message) => ({
+          kind: 'message',
+          message,
+          sentAt: sent.get(message.clientMsgId),
+        })),
       );
       for (const m of messages) expect(await redis.exists(`live:${m.id}`)).toBe(1);
     }
