@@ -611,7 +611,10 @@ export function promql(expr: string, rateInterval = '1m'): string {
   return expr.replaceAll(R, rateInterval);
 }
 
-/** What a query reads and keeps, for the tests (a PromQL scanner good for the queries above). */
+/**
+ * What a query reads and keeps, for the tests (a PromQL scanner good for the queries above and the
+ * expressions of ops/prometheus/rules.yml).
+ */
 export interface QueryParts {
   /** Series names read (`parley_x_bucket`, `up`, ...). */
   series: string[];
@@ -662,8 +665,9 @@ export function queryParts(expr: string): QueryParts {
   const names = bare
     .replace(/\{[^}]*\}/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(?:by|without|on|ignoring)\s*\([^)]*\)/g, ' ');
-  const series = [...names.matchAll(/([a-zA-Z_:][\w:]*)(\s*\()?/g)]
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  // Not after a digit or a dot: the `m` of `offset 15m` or the `e` of `1e3` is no name.
+  const series = [...names.matchAll(/(?<![\w.])([a-zA-Z_:][\w:]*)(\s*\()?/g)]
     .filter((m) => !m[2] && !KEYWORDS.has(m[1] as string))
     .map((m) => m[1] as string);
   return { series: [...new Set(series)], matchers, grouping: [...new Set(grouping)], added };

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { METRIC_SPECS, metricOfSeries } from './metrics';
+import { queryParts } from './queries';
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
 
@@ -64,40 +65,6 @@ const records = rules.flatMap((r) => ('record' in r ? [r] : []));
 
 /** Labels every series has besides its own: the registry's default and Prometheus's target labels. */
 const COMMON_LABELS = new Set(['service', 'job', 'instance']);
-const KEYWORDS = new Set([
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'bool',
-  'offset',
-  'and',
-  'or',
-  'unless',
-]);
-
-/**
- * The series names a PromQL expression reads, and the labels its selectors match on per series.
- * Strings are blanked first (they hold values and regexes, never names), then label lists
- * (`by (…)`, `on (…)`), range selectors and function calls are dropped.
- */
-function seriesOf(expr: string): { series: string[]; matchers: [string, string][] } {
-  const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const matchers: [string, string][] = [];
-  for (const m of bare.matchAll(/([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}/g))
-    for (const l of (m[2] as string).matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g))
-      matchers.push([m[1] as string, l[1] as string]);
-  const names = bare
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const series = [...names.matchAll(/(?<![\w.])([a-zA-Z_:][\w:]*)(\s*\()?/g)]
-    .filter((m) => !m[2] && !KEYWORDS.has(m[1] as string))
-    .map((m) => m[1] as string);
-  return { series: [...new Set(series)], matchers };
-}
 
 /** GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to dashes. */
 const anchorOf = (heading: string) =>
@@ -107,23 +74,23 @@ const anchorOf = (heading: string) =>
     .replace(/[^\p{L}\p{N}\s_-]/gu, '')
     .replace(/\s/g, '-');
 
-describe('seriesOf (the metric-name check below relies on it)', () => {
+describe('queryParts on rule expressions (the metric-name check below relies on it)', () => {
   it('finds the series, not the functions, keywords, label lists or durations', () => {
     expect(
-      seriesOf(
+      queryParts(
         'sum by (group) (max by (group, topic) (parley_kafka_consumer_lag{group=~"a|b"})) > 0 unless on (group) increase(parley_source_delivered_total[5m]) offset 15m or process_start_time_seconds > bool (time() - 900)',
       ),
-    ).toEqual({
+    ).toMatchObject({
       series: [
         'parley_kafka_consumer_lag',
         'parley_source_delivered_total',
         'process_start_time_seconds',
       ],
-      matchers: [['parley_kafka_consumer_lag', 'group']],
+      matchers: [{ series: 'parley_kafka_consumer_lag', label: 'group' }],
     });
   });
   it('finds a misspelt metric, which the check then reports', () => {
-    const { series } = seriesOf('rate(parley_http_request_total{code="500"}[5m])');
+    const { series } = queryParts('rate(parley_http_request_total{code="500"}[5m])');
     expect(series).toEqual(['parley_http_request_total']);
     expect(metricOfSeries('parley_http_request_total')).toBeUndefined();
   });
@@ -159,13 +126,13 @@ describe('ops/prometheus/rules.yml', () => {
     '%s reads only metrics Parley exports, with labels they have',
     (_name, r) => {
       const own = new Set(records.map((x) => x.record));
-      const { series, matchers } = seriesOf(r.expr);
+      const { series, matchers } = queryParts(r.expr);
       expect(series.length).toBeGreaterThan(0);
       for (const s of series) {
         if (own.has(s)) continue;
         expect(metricOfSeries(s), `${s} is not in ops/src/metrics.ts`).toBeDefined();
       }
-      for (const [s, label] of matchers) {
+      for (const { series: s, label } of matchers) {
         const metric = metricOfSeries(s);
         if (!metric) continue;
         const labels = new Set<string>([...METRIC_SPECS[metric].labels, ...COMMON_LABELS]);
