@@ -8,13 +8,14 @@
  * Used by `npm run start:real -- --observe`, the observability test and
  * `npm run bench:observability`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { freePort, REPO_ROOT } from './infra';
+import { spawnLogged, stopProcess, waitHttpOk } from './processes';
 
 const run = promisify(execFile);
 
@@ -95,21 +96,6 @@ export interface PromSeries {
   values: [number, string][];
 }
 
-async function waitHttp(url: string, what: string, child: ChildProcess, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode})`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not yet listening
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms`);
-}
-
 /** Starts Jaeger, Alertmanager and Prometheus; resolves once all three answer. */
 export async function startObservability(
   tools: ToolPaths,
@@ -128,10 +114,7 @@ export async function startObservability(
   ]);
   const children: Record<string, ChildProcess> = {};
   const spawnTool = (name: string, bin: string, args: string[]) => {
-    const log = createWriteStream(join(logDir, `${name}.log`));
-    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    const child = spawnLogged(bin, args, process.env, join(logDir, `${name}.log`), dir);
     children[name] = child;
     return child;
   };
@@ -215,28 +198,15 @@ export async function startObservability(
   ]);
 
   const stop = async () => {
-    await Promise.all(
-      Object.values(children).map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-            c.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(Object.values(children).map((c) => stopProcess(c)));
     rmSync(dir, { recursive: true, force: true });
   };
 
   const prometheusUrl = `http://127.0.0.1:${promPort}`;
   try {
-    await waitHttp(`http://127.0.0.1:${jaegerHealth}/status`, 'jaeger', jaeger);
-    await waitHttp(`http://127.0.0.1:${amPort}/-/ready`, 'alertmanager', alertmanager);
-    await waitHttp(`${prometheusUrl}/-/ready`, 'prometheus', prometheus);
+    await waitHttpOk(`http://127.0.0.1:${jaegerHealth}/status`, jaeger, 60_000, 'jaeger');
+    await waitHttpOk(`http://127.0.0.1:${amPort}/-/ready`, alertmanager, 60_000, 'alertmanager');
+    await waitHttpOk(`${prometheusUrl}/-/ready`, prometheus, 60_000, 'prometheus');
   } catch (err) {
     const tail = (name: string) => {
       try {

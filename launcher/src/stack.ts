@@ -40,6 +40,7 @@ import {
 } from '@parley/eventing';
 import { build } from './build';
 import { bundleNode, type InfraEnv, infraEnv, REPO_ROOT, twoShardSpec } from './infra';
+import { stopProcess } from './processes';
 
 const run = promisify(execFile);
 
@@ -390,15 +391,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   mkdirSync(logDir, { recursive: true });
   const children: { name: string; child: ChildProcess }[] = [];
   const terminate = (child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.kill(signal);
-    });
+    stopProcess(child, 15_000, signal);
   const stop = async () => {
     await Promise.all([...children].reverse().map(({ child }) => terminate(child)));
     rmSync(runDir, { recursive: true, force: true });

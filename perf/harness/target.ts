@@ -4,12 +4,13 @@
  * (`--url`). Each target says which processes to read CPU from: the client always, the stack's
  * processes and the services under it when the harness knows them.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
 
 export { freePort };
 
+import { stopProcess, waitHttpOk } from '@parley/launcher/processes';
 import { type Stack, startStack } from '@parley/launcher/stack';
 import { UNTHROTTLED_GATEWAY_ENV } from '../src/bench-env';
 import { infraProcesses, type ProcRef } from '../src/proc-cpu';
@@ -59,22 +60,6 @@ export interface Target {
 /** The ports and database prefix of the real stack a harness starts. */
 export const REAL_STACK = { gatewayPort: 18080, portBase: 18100, dbPrefix: 'parley_bench' };
 
-async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`the embedded mode exited (${child.exitCode ?? child.signalCode})`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`the embedded mode did not start in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** The embedded mode (launcher/src/embedded.ts) in its own process, so its CPU is its own. */
 export async function startEmbeddedTarget(env: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
@@ -89,7 +74,7 @@ export async function startEmbeddedTarget(env: Record<string, string> = {}): Pro
   );
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitHealthy(url, child, 60_000);
+    await waitHttpOk(`${url}/healthz`, child, 60_000, 'the embedded mode');
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -102,16 +87,7 @@ export async function startEmbeddedTarget(env: Record<string, string> = {}): Pro
       'the embedded mode (launcher/src/embedded.ts: gateway, every function, memory bus and stores in one process, run through tsx), started by the harness on a free port',
     procs: () => [{ name: 'embedded', pid }],
     socketsPerUser: Number(LOAD_ENV.MAX_SOCKETS_PER_USER),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopProcess(child),
   };
 }
 

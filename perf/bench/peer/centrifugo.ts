@@ -13,8 +13,10 @@ import { Agent, request } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@parley/launcher/infra';
+import { spawnLogged, stopProcess, waitHttpOk } from '@parley/launcher/processes';
 import type { Message } from '@parley/protocol';
-import { freePort, type PeerServer, spawnLogged, stopProcess, waitHttpOk } from './server';
+import type { PeerServer } from './server';
 
 export const CENTRIFUGO_MODULE = 'github.com/centrifugal/centrifugo/v6';
 export const CENTRIFUGO_VERSION = 'v6.9.1';

@@ -24,11 +24,12 @@ import { join, relative } from 'node:path';
 import { roomChannel } from '@parley/eventing';
 import { RedisFanout } from '@parley/eventing/fanout/fanout.redis';
 import { BUNDLE_OPTIONS } from '@parley/launcher/build';
-import { bundleNode, infraDir, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
+import { bundleNode, freePort, infraDir, infraEnv, REPO_ROOT } from '@parley/launcher/infra';
+import { spawnLogged, stopProcess, waitHttpOk } from '@parley/launcher/processes';
 import { createRedis } from '@parley/runtime';
 import { build } from 'esbuild';
 import { UNTHROTTLED_GATEWAY_ENV } from '../../src/bench-env';
-import { freePort, type PeerServer, spawnLogged, stopProcess, waitHttpOk } from './server';
+import type { PeerServer } from './server';
 
 export interface ParleyOptions {
   /** The gateway bundle to run (see bundleGateway). */
