@@ -7,6 +7,7 @@
 import { MemoryFanout, roomChannel } from '@parley/eventing';
 import type { Message } from '@parley/protocol';
 import { createLogger, createTokenService, serviceClient } from '@parley/runtime';
+import { seriesValue } from '@parley/tests/support/metrics';
 import { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,22 +94,6 @@ function handshake(url: string): Promise<number> {
 const until = async (cond: () => boolean) => {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
 };
-
-/** The value of one series (a histogram's `_count`/`_sum` with `series`); 0 when it has none. */
-async function seriesValue(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-  series = name,
-): Promise<number> {
-  const metric = await registry.getSingleMetric(name)?.get();
-  const found = metric?.values.find(
-    (v) =>
-      ((v as { metricName?: string }).metricName ?? name) === series &&
-      Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
-  );
-  return found?.value ?? 0;
-}
 
 const message = (seq: number): Message => ({
   id: `m_${seq}`,

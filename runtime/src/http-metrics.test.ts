@@ -1,3 +1,4 @@
+import { seriesValue } from '@parley/tests/support/metrics';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -5,22 +6,6 @@ import { ParleyError } from './errors';
 import { functionApp } from './http-app';
 import { httpMetrics } from './http-metrics';
 import { createLogger } from './logger';
-
-/** The value of one series of a metric (a histogram's `_count` with `series`); 0 when it has none. */
-async function seriesValue(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string>,
-  series = name,
-): Promise<number> {
-  const metric = await registry.getSingleMetric(name)?.get();
-  const found = metric?.values.find(
-    (v) =>
-      ((v as { metricName?: string }).metricName ?? name) === series &&
-      Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
-  );
-  return found?.value ?? 0;
-}
 
 /** How many requests of a route and method the duration histogram observed. */
 const durations = (registry: Registry, route: string, method: string) =>

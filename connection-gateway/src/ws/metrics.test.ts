@@ -1,14 +1,10 @@
+import { seriesValue } from '@parley/tests/support/metrics';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from './metrics';
 import { Session, type SocketLike } from './session';
 
 const limits = { perSecond: 100, burst: 100, strikes: 10 };
-
-const value = async (registry: Registry, name: string, labels: Record<string, string> = {}) =>
-  (await registry.getSingleMetric(name)?.get())?.values.find((v) =>
-    Object.entries(labels).every(([k, want]) => v.labels[k] === want),
-  )?.value ?? 0;
 
 describe('GatewayMetrics', () => {
   it('counts a socket closed for a full send buffer as a slow-reader close, once', async () => {
@@ -24,8 +20,10 @@ describe('GatewayMetrics', () => {
     expect(s.send({ type: 'pong' })).toBe(false);
     expect(s.send({ type: 'pong' })).toBe(false);
     expect(closes).toEqual([1013]);
-    expect(await value(registry, 'parley_gateway_slow_reader_closes_total')).toBe(1);
-    expect(await value(registry, 'parley_gateway_frames_out_total', { type: 'pong' })).toBe(0);
+    expect(await seriesValue(registry, 'parley_gateway_slow_reader_closes_total')).toBe(1);
+    expect(await seriesValue(registry, 'parley_gateway_frames_out_total', { type: 'pong' })).toBe(
+      0,
+    );
   });
 
   it('has every series at 0 from the start, and shares its metrics on one registry', async () => {
