@@ -35,7 +35,7 @@ import { bundleNode, REPO_ROOT } from '@parley/launcher/infra';
 import { type Observability, startObservability, toolPaths } from '@parley/launcher/observability';
 import { PANELS, promql } from '@parley/ops/queries';
 import { cpuByPhaseMarkdown, endMarkdown, phasesMarkdown } from '../harness/chat-run';
-import { num, RESULTS_DIR } from '../harness/options';
+import { chatOverrides, num, RESULTS_DIR } from '../harness/options';
 import { ChatScenarioSchema, loadScenarios, withOverrides } from '../harness/scenarios';
 import {
   closeChatSession,
@@ -308,14 +308,7 @@ async function main(): Promise<number> {
     },
   });
   const modes = parseModes(a.modes);
-  const chat = withOverrides(ChatScenarioSchema, loadScenarios().chat, {
-    users: num(a.users, 'users'),
-    rooms: num(a.rooms, 'rooms'),
-    ratePerSecond: num(a.rate, 'rate'),
-    durationSeconds: num(a.duration, 'duration'),
-    warmupSeconds: num(a.warmup, 'warmup'),
-    bodyChars: num(a['body-chars'], 'body-chars'),
-  });
+  const chat = withOverrides(ChatScenarioSchema, loadScenarios().chat, chatOverrides(a));
   const settleMs = num(a.settle, 'settle') ?? 30_000;
   const when = new Date().toISOString();
   const command = commandLine('bench:observability');

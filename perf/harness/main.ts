@@ -27,7 +27,7 @@ import {
   stressPlot,
 } from './chat-run';
 import { httpMixMarkdown, runHttpMix } from './http-mix-run';
-import { num, RESULTS_DIR } from './options';
+import { chatOverrides, num, RESULTS_DIR } from './options';
 import {
   ChatScenarioSchema,
   HttpMixScenarioSchema,
@@ -94,15 +94,7 @@ async function main(): Promise<number> {
   const command = commandLine(SCRIPTS[which] as string);
 
   // Validate the options before starting anything (only the scenario that runs).
-  const chatOf = () =>
-    withOverrides(ChatScenarioSchema, scenarios.chat, {
-      users: num(a.users, 'users'),
-      rooms: num(a.rooms, 'rooms'),
-      ratePerSecond: num(a.rate, 'rate'),
-      durationSeconds: num(a.duration, 'duration'),
-      warmupSeconds: num(a.warmup, 'warmup'),
-      bodyChars: num(a['body-chars'], 'body-chars'),
-    });
+  const chatOf = () => withOverrides(ChatScenarioSchema, scenarios.chat, chatOverrides(a));
   const stressOf = () =>
     withOverrides(StressScenarioSchema, scenarios.stress, {
       users: num(a.users, 'users'),
